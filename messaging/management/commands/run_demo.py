@@ -1,0 +1,63 @@
+"""Run the local demo: the platform sandbox and the console together; Ctrl-C stops both.
+
+Each runs as its own process (the sandbox must stay up while the console's autoreloader
+restarts), and whichever exits first takes the other down so nothing is left listening.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Start the sandbox and the console (127.0.0.1:8000) together."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, addrport: str, **options: Any) -> None:
+        sandbox = urlsplit(settings.SANDBOX_URL)
+        manage = [sys.executable, "manage.py"]
+        commands = {
+            "sandbox": [
+                *manage,
+                "sandbox",
+                "--host",
+                sandbox.hostname or "127.0.0.1",
+                "--port",
+                str(sandbox.port or 8765),
+            ],
+            "console": [*manage, "runserver", addrport],
+        }
+        processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Console on http://{addrport}/admin/ , sandbox on {settings.SANDBOX_URL}. "
+                "Ctrl-C stops both."
+            )
+        )
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        try:
+            while all(process.poll() is None for process in processes.values()):
+                time.sleep(0.5)
+            stopped = [name for name, process in processes.items() if process.poll() is not None]
+            self.stderr.write(f"{', '.join(stopped)} stopped; stopping the rest.")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
+            for process in processes.values():
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

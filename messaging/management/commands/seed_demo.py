@@ -1,0 +1,128 @@
+"""Create the demo world: bots pointing at the sandbox, recipients, templates and three users.
+
+Idempotent: running it again updates the demo bots and templates in place and never changes
+the users' passwords (they are printed only when a user is first created).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from messaging.choices import MessageType, Provider
+from messaging.models import Bot, MessageTemplate, Recipient
+from sandbox import defaults
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "name": "Card dispatched",
+        "message_type": MessageType.TEXT,
+        "content": {
+            "text": "Dear {{ first_name }}, your new card has been dispatched and will reach "
+            "you within 3 working days."
+        },
+    },
+    {
+        "name": "Confirm appointment",
+        "message_type": MessageType.QUICK_REPLIES,
+        "content": {
+            "text": "Hello {{ first_name }}, can you make your branch appointment tomorrow "
+            "at 10:00?",
+            "buttons": [
+                {
+                    "title": "Yes",
+                    "payload": "appointment-yes",
+                    "payload_seen_by_user": "Yes, I'll be there",
+                },
+                {
+                    "title": "No",
+                    "payload": "appointment-no",
+                    "payload_seen_by_user": "No, I can't",
+                },
+                {"title": "Call me", "payload": "appointment-call"},
+            ],
+        },
+    },
+    {
+        "name": "Approve transfer",
+        "message_type": MessageType.TRIGGER,
+        "content": {
+            "text": "Tap to approve your transfer to {{ payee }}.",
+            "command": "ApproveTransaction",
+            "data": "{custNo:{{ customer_no }}}",
+        },
+    },
+    {
+        "name": "Certainly hand-over",
+        "message_type": MessageType.CERTAINLY_TEXT,
+        "content": {"text": "Hi {{ first_name }}, an agent will join this chat shortly."},
+    },
+]
+
+# username → (what they do, the permissions they hold until the roles issue adds groups)
+USERS: dict[str, tuple[str, list[str]]] = {
+    "admin": ("superuser", []),
+    "sender": (
+        "composes and sends",
+        ["view_bot", "view_recipient", "view_messagetemplate", "view_outboundmessage"],
+    ),
+    "auditor": ("reads the history", ["view_outboundmessage"]),
+}
+
+
+class Command(BaseCommand):
+    help = "Create or update the demo bots, recipients, templates and users (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        sandbox_url = settings.SANDBOX_URL
+        for name, provider, token in [
+            (defaults.DEMO_DLG_BOT_NAME, Provider.DLG, defaults.DEMO_DLG_TOKEN),
+            (defaults.DEMO_CERTAINLY_BOT_NAME, Provider.CERTAINLY, defaults.DEMO_CERTAINLY_TOKEN),
+        ]:
+            bot, created = Bot.objects.get_or_create(
+                name=name,
+                defaults={"provider": provider, "base_url": sandbox_url, "access_token": token},
+            )
+            if not created:
+                bot.provider, bot.base_url, bot.access_token = provider, sandbox_url, token
+                bot.is_active = True
+                bot.save()
+            self.stdout.write(f"Bot {name} → {sandbox_url} ({'created' if created else 'updated'})")
+        for entry in defaults.DEMO_RECIPIENTS:
+            Recipient.objects.update_or_create(
+                kind=entry["kind"],
+                value=entry["value"],
+                defaults={"name": entry["name"], "attributes": entry["attributes"]},
+            )
+        self.stdout.write(f"{len(defaults.DEMO_RECIPIENTS)} demo recipients")
+        for template in TEMPLATES:
+            MessageTemplate.objects.update_or_create(
+                name=template["name"],
+                defaults={"message_type": template["message_type"], "content": template["content"]},
+            )
+        self.stdout.write(f"{len(TEMPLATES)} demo templates")
+        self._users()
+
+    def _users(self) -> None:
+        User = get_user_model()
+        for username, (role, codenames) in USERS.items():
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"is_staff": True, "is_superuser": role == "superuser"}
+            )
+            user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+            if created:
+                password = secrets.token_urlsafe(12)
+                user.set_password(password)
+                user.save()
+                self.stdout.write(
+                    self.style.SUCCESS(f"User {username} ({role}), password: {password}")
+                )
+            else:
+                self.stdout.write(f"User {username} ({role}) exists; password unchanged.")

@@ -1,0 +1,193 @@
+"""The console's nouns: bots, recipients, templates and the history of sent messages."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from messaging.choices import AddressKind, MessageType, Provider, Status
+from messaging.fields import EncryptedTextField
+from messaging.secrets import fingerprint
+
+
+class Bot(models.Model):
+    """A sending identity on one platform, holding the secret that platform issued."""
+
+    name = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    base_url = models.URLField(
+        "API base URL",
+        max_length=500,
+        help_text="For DLG the server address, e.g. https://api.dlgmessenger.com; "
+        "for Certainly https://app.certainly.io.",
+    )
+    access_token = EncryptedTextField(
+        blank=True, help_text="Encrypted at rest; never shown again after saving."
+    )
+    is_active = models.BooleanField("active", default=True)
+    webhook_id = models.CharField(max_length=200, blank=True)
+    webhook_secret = EncryptedTextField("webhook app secret", blank=True)
+    rate_limit = models.FloatField(
+        "send rate limit (messages per second)",
+        default=10.0,
+        validators=[MinValueValidator(0.1)],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def token_fingerprint(self) -> str:
+        return fingerprint(self.access_token)
+
+    @property
+    def webhook_secret_fingerprint(self) -> str:
+        return fingerprint(self.webhook_secret)
+
+    def clean(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+
+
+class Recipient(models.Model):
+    """Someone a bot can write to, in the address the platform knows them by."""
+
+    name = models.CharField("display name", max_length=200)
+    kind = models.CharField("address kind", max_length=20, choices=AddressKind.choices)
+    value = models.CharField("address", max_length=200)
+    attributes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Values for template placeholders, e.g. {"first_name": "Ayşe"}.',
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="recipient_unique_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({AddressKind(self.kind).label} {self.value})"
+
+    @property
+    def provider(self) -> Provider:
+        return AddressKind(self.kind).provider
+
+    def clean(self) -> None:
+        self.value = self.value.strip()
+        if not isinstance(self.attributes, dict):
+            raise ValidationError({"attributes": "Attributes must be a JSON object."})
+        for key in self.attributes:
+            if not key.isidentifier():
+                raise ValidationError(
+                    {"attributes": f"“{key}” cannot be used as a placeholder name."}
+                )
+
+
+class MessageTemplate(models.Model):
+    """Reusable content with ``{{ variable }}`` placeholders filled from recipient attributes."""
+
+    name = models.CharField(max_length=200, unique=True)
+    message_type = models.CharField(max_length=20, choices=MessageType.choices)
+    content = models.JSONField(
+        help_text="The message's fields for its type; see the compose page for their meaning."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from messaging.templating import validate_template_content
+
+        validate_template_content(self.message_type, self.content)
+
+
+def new_message_id() -> str:
+    """Our id for a message: sent to DLG as ``messageId`` and echoed by every event."""
+    return f"dlgc-{uuid.uuid4().hex}"
+
+
+class OutboundMessage(models.Model):
+    """One message the console tried to send, written before the call and updated after.
+
+    The recipient is a snapshot: the history must still say who got the message after the
+    directory entry is edited or deleted.
+    """
+
+    message_id = models.CharField(max_length=100, unique=True, default=new_message_id)
+    bot = models.ForeignKey(Bot, on_delete=models.PROTECT, related_name="messages")
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
+    recipient_kind = models.CharField(max_length=20, choices=AddressKind.choices)
+    recipient_value = models.CharField(max_length=200)
+    recipient_name = models.CharField(max_length=200, blank=True)
+    message_type = models.CharField(max_length=20, choices=MessageType.choices)
+    template = models.ForeignKey(
+        MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    request_body = models.JSONField(
+        help_text="The body exactly as sent, without the token and with file data summarised."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    platform_recipient_id = models.CharField(max_length=200, blank=True)
+    platform_message_id = models.CharField(max_length=200, blank=True)
+    error_code = models.CharField(max_length=50, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sent_messages",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "sent message"
+        indexes = [
+            models.Index(fields=["bot", "-created_at"], name="outbound_bot_created"),
+            models.Index(fields=["status", "-created_at"], name="outbound_status_created"),
+            models.Index(fields=["message_type", "-created_at"], name="outbound_type_created"),
+            models.Index(fields=["sender", "-created_at"], name="outbound_sender_created"),
+            models.Index(fields=["recipient_value"], name="outbound_recipient_value"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:messaging_outboundmessage_change", args=[self.pk])

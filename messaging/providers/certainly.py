@@ -1,0 +1,148 @@
+"""Certainly's Trigger Message API: text into an active conversation, Basic auth.
+
+The username is the literal ``user`` and the password ``bearer <token>`` with one space, as
+in the vendor's worked example (see docs/decisions.md). The answer carries no message id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import requests
+
+from messaging.providers.base import (
+    OutgoingRequest,
+    ProviderClient,
+    ProviderError,
+    SendResult,
+    parse_retry_after,
+)
+from messaging.providers.specs import Address, CertainlyText, Message
+
+TRIGGER_MESSAGE_PATH = "/actionsvc/trigger-message/"
+BASIC_USERNAME = "user"
+
+
+def authorization_header(token: str) -> str:
+    credentials = f"{BASIC_USERNAME}:bearer {token}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
+
+
+def build_body(address: Address, message: Message) -> dict[str, Any]:
+    if not isinstance(message, CertainlyText):
+        raise TypeError(f"Certainly cannot send {type(message).__name__}")
+    return {"text_message": message.text, "user_id": address.value}
+
+
+def _error_texts(answer: Any) -> list[str]:
+    """Certainly's ``error`` is a string, or a list of ``{"msg": ...}`` objects."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if isinstance(error, str):
+        return [error] if error else []
+    if isinstance(error, list):
+        return [
+            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in error
+        ]
+    return []
+
+
+class CertainlyClient(ProviderClient):
+    provider = "certainly"
+
+    def endpoint(self) -> tuple[str, str]:
+        url = f"{self.base_url}{TRIGGER_MESSAGE_PATH}"
+        return url, url
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": authorization_header(self._token)}
+
+    def scrub(self, text: str) -> str:
+        return super().scrub(text).replace(authorization_header(self._token), "Basic <BOT-TOKEN>")
+
+    def build_body(self, address: Address, message: Message, message_id: str) -> dict[str, Any]:
+        return build_body(address, message)
+
+    def parse_success(
+        self, response: requests.Response, request: OutgoingRequest, latency_ms: int
+    ) -> SendResult:
+        raw = response.text
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = None
+        if (
+            not isinstance(answer, dict)
+            or answer.get("message") in (None, "")
+            or _error_texts(answer)
+        ):
+            problems = "; ".join(_error_texts(answer)) or "no confirmation in the answer"
+            raise ProviderError(
+                "invalid_response",
+                f"Certainly answered HTTP {response.status_code} without confirming the "
+                f"message ({problems}), so whether it was posted is unknown.",
+                permanent=True,
+                outcome_unknown=True,
+                http_status=response.status_code,
+                raw=raw,
+                latency_ms=latency_ms,
+            )
+        return SendResult(
+            http_status=response.status_code,
+            recipient_id=request.body["user_id"],
+            message_id="",
+            raw=raw,
+            latency_ms=latency_ms,
+        )
+
+    def error_for(self, response: requests.Response, latency_ms: int) -> ProviderError:
+        status = response.status_code
+        raw = self.scrub(response.text)
+        try:
+            texts = _error_texts(json.loads(raw))
+        except ValueError:
+            texts = []
+        joined = "; ".join(texts).lower()
+        common = {"http_status": status, "raw": raw, "latency_ms": latency_ms}
+        if "does not exist" in joined:
+            return ProviderError(
+                "unknown_user",
+                "Certainly has no active conversation with this user id. Use the end user's "
+                "id from Certainly ({{certainly.from}}), not a bot or account id.",
+                permanent=True,
+                **common,
+            )
+        if "credentials" in joined or status in (401, 403):
+            return ProviderError(
+                "bad_credentials",
+                "Certainly did not accept this bot's token. A bot admin must paste the "
+                "'public API auth token' from Certainly's My Profile page into the bot.",
+                permanent=True,
+                **common,
+            )
+        if status == 429:
+            return ProviderError(
+                "rate_limited",
+                "Certainly is receiving too many messages; the message was not sent. "
+                "Try again in a moment.",
+                permanent=False,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                **common,
+            )
+        if status in (502, 503, 504):
+            return ProviderError(
+                "unavailable",
+                f"Certainly is temporarily unavailable (HTTP {status}); the message was not "
+                "sent. Try again shortly.",
+                permanent=False,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                **common,
+            )
+        detail = f": {'; '.join(texts)[:300]}" if texts else ""
+        return ProviderError(
+            "http_error",
+            f"Certainly refused the message with HTTP {status}{detail}",
+            permanent=True,
+            **common,
+        )

@@ -1,0 +1,123 @@
+"""The one path every entry point uses to send a message.
+
+Views, commands and tasks only adapt their input into a bot, an address and a message spec,
+then call :func:`send`. The history row is written before the platform is called and updated
+after, so a crash in between leaves a row saying "sending", never a message without a trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.choices import Status
+from messaging.models import Bot, MessageTemplate, OutboundMessage, Recipient, new_message_id
+from messaging.providers import ProviderClient, ProviderError, client_class
+from messaging.providers.specs import Address, FieldError, InvalidMessage, Message
+
+logger = logging.getLogger(__name__)
+
+_clients: dict[tuple[int, str, str, tuple[float, float]], ProviderClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(bot: Bot) -> ProviderClient:
+    """One pooled client per bot, rebuilt when its URL, token or timeouts change."""
+    timeout = (settings.CONSOLE_CONNECT_TIMEOUT, settings.CONSOLE_READ_TIMEOUT)
+    token_key = hashlib.sha256(bot.access_token.encode("utf-8")).hexdigest()
+    key = (bot.pk, bot.base_url, token_key, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            for stale in [k for k in _clients if k[0] == bot.pk]:
+                _clients.pop(stale).close()
+            client = client_class(bot.provider)(bot.base_url, bot.access_token, timeout=timeout)
+            _clients[key] = client
+        return client
+
+
+def check_sendable(bot: Bot) -> None:
+    if not bot.is_active:
+        raise InvalidMessage([FieldError("bot", f"The bot “{bot.name}” is switched off.")])
+    if not bot.access_token:
+        raise InvalidMessage([FieldError("bot", f"The bot “{bot.name}” has no access token yet.")])
+
+
+def send(
+    *,
+    bot: Bot,
+    address: Address,
+    message: Message,
+    sender: AbstractBaseUser | None,
+    recipient: Recipient | None = None,
+    template: MessageTemplate | None = None,
+    message_id: str | None = None,
+) -> OutboundMessage:
+    """Validate, record, send once, and record the answer.
+
+    ``message_id`` is ours (sent to DLG as ``messageId``); callers that retry pass the same one.
+
+    Raises :class:`InvalidMessage` (nothing recorded, nothing sent) when the message breaks a
+    platform rule; every platform or network failure is recorded on the returned row instead.
+    """
+    check_sendable(bot)
+    client = client_for(bot)
+    message_id = message_id or new_message_id()
+    request = client.prepare(address, message, message_id)
+    record = OutboundMessage.objects.create(
+        message_id=message_id,
+        bot=bot,
+        recipient=recipient,
+        recipient_kind=address.kind,
+        recipient_value=address.value,
+        recipient_name=recipient.name if recipient else "",
+        message_type=message.message_type,
+        template=template,
+        request_body=request.recorded_body,
+        status=Status.SENDING,
+        attempts=1,
+        sender=sender if sender is not None and sender.is_authenticated else None,
+    )
+    try:
+        result = client.send(request)
+    except ProviderError as err:
+        record.status = Status.UNKNOWN if err.outcome_unknown else Status.FAILED
+        record.http_status = err.http_status
+        record.response_body = err.raw
+        record.error_code = err.code
+        record.error_message = err.message
+        record.latency_ms = err.latency_ms
+        logger.warning(
+            "Send %s via bot %s ended %s: %s", record.message_id, bot.name, record.status, err.code
+        )
+    else:
+        record.status = Status.ACCEPTED
+        record.http_status = result.http_status
+        record.response_body = result.raw
+        record.platform_recipient_id = result.recipient_id
+        record.platform_message_id = result.message_id
+        record.latency_ms = result.latency_ms
+        record.sent_at = timezone.now()
+        logger.info("Send %s via bot %s accepted", record.message_id, bot.name)
+    with transaction.atomic():
+        record.save(
+            update_fields=[
+                "status",
+                "http_status",
+                "response_body",
+                "platform_recipient_id",
+                "platform_message_id",
+                "error_code",
+                "error_message",
+                "latency_ms",
+                "sent_at",
+                "updated_at",
+            ]
+        )
+    return record
