@@ -1,0 +1,474 @@
+"""The sandbox HTTP server: DLG and Certainly routes, fault injection, recording, control API.
+
+Stdlib only (plus what validation.py needs), no Django: the emulator must stand apart from the
+console it checks. HTTP/1.1 keep-alive with one thread per connection, so a pooled client
+reuses its sockets and gets thousands of requests per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import re
+import signal
+import socket
+import sys
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.config import ConfigError, SandboxConfig, add_cli_arguments, config_from_cli
+from sandbox.faults import FaultDecision, FaultInjector, FaultKind
+from sandbox.validation import Outcome, decode_file_data, validate_certainly, validate_dlg_send
+
+DLG_ROUTE = re.compile(r"^/v1/bots/sendmessage/([^/]+)$")
+CERTAINLY_ROUTES = frozenset({"/actionsvc/trigger-message/", "/actionsvc/trigger-message"})
+MAX_BODY_BYTES = 8 * 1024 * 1024  # Akka HTTP's default max-content-length
+RECORD_LIMIT = 200_000
+NOT_FOUND = "The requested resource could not be found."
+DLG_METHOD_NOT_ALLOWED = "HTTP method not allowed, supported methods: POST"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _summarise(body: Any) -> Any:
+    """Replace a document's base64 with its size and hash, so listings stay small."""
+    message = body.get("message") if isinstance(body, dict) else None
+    document = message.get("document") if isinstance(message, dict) else None
+    if not isinstance(document, dict) or not isinstance(document.get("fileData"), str):
+        return body
+    data = decode_file_data(document["fileData"])
+    summary = f"<base64: {len(data)} bytes, sha256={hashlib.sha256(data).hexdigest()}>"
+    return {**body, "message": {**message, "document": {**document, "fileData": summary}}}
+
+
+class Recorder:
+    """Bounded, thread-safe logs of accepted messages and of every platform request."""
+
+    def __init__(self, limit: int = RECORD_LIMIT) -> None:
+        self._lock = threading.Lock()
+        self._messages: deque[dict[str, Any]] = deque(maxlen=limit)
+        self._requests: deque[dict[str, Any]] = deque(maxlen=limit)
+        # Sequence numbers survive clearing, so `?since=` pollers never see a number twice.
+        self._message_seq = 0
+        self._request_seq = 0
+        self._clear_counts()
+
+    def _clear_counts(self) -> None:
+        self._received = 0
+        self._accepted = 0
+        self._by_status: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._seen_ids: set[str] = set()
+        self._duplicates = 0
+
+    def log_request(
+        self, platform: str, method: str, path: str, status: int | None, fault: FaultKind
+    ) -> None:
+        with self._lock:
+            self._request_seq += 1
+            self._received += 1
+            if fault is not FaultKind.NONE:
+                self._faults[fault.value] += 1
+            if status is not None and not 200 <= status < 300:
+                self._by_status[str(status)] += 1
+            self._requests.append(
+                {
+                    "seq": self._request_seq,
+                    "received_at": _now(),
+                    "platform": platform,
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "answered": status is not None and fault is not FaultKind.TIMEOUT,
+                    "fault": None if fault is FaultKind.NONE else fault.value,
+                }
+            )
+
+    def record_message(self, platform: str, outcome: Outcome, answered: bool) -> None:
+        with self._lock:
+            self._message_seq += 1
+            self._accepted += 1
+            if platform == "dlg" and outcome.message_id is not None:
+                if outcome.message_id in self._seen_ids:
+                    self._duplicates += 1
+                self._seen_ids.add(outcome.message_id)
+            self._messages.append(
+                {
+                    "seq": self._message_seq,
+                    "platform": platform,
+                    "bot": outcome.bot,
+                    "received_at": _now(),
+                    "body": outcome.body,
+                    "response_status": outcome.status,
+                    "response": outcome.response,
+                    "answered": answered,
+                }
+            )
+
+    def messages(self, since: int = 0, summary: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            selected = [m for m in self._messages if m["seq"] > since]
+        if summary:
+            return [{**m, "body": _summarise(m["body"])} for m in selected]
+        return selected
+
+    def requests(self, since: int = 0) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self._requests if r["seq"] > since]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "received": self._received,
+                "accepted": self._accepted,
+                "rejected": dict(sorted(self._by_status.items())),
+                "faults": dict(sorted(self._faults.items())),
+                "duplicate_message_ids": self._duplicates,
+            }
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+            self._requests.clear()
+            self._clear_counts()
+
+
+@dataclass
+class SandboxState:
+    """Everything handler threads share; the config itself is immutable."""
+
+    config: SandboxConfig
+    recorder: Recorder = field(default_factory=Recorder)
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    verbose: bool = False
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class _BodyRefused(Exception):
+    """The request body was not read; an answer was already sent and the connection closes."""
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "dlg-sandbox"
+    wbufsize = 64 * 1024  # headers and body leave in one write; flushed after each request
+    disable_nagle_algorithm = True
+    timeout = 75  # idle keep-alive connections are closed, freeing their thread
+    server: SandboxServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.state.verbose:
+            super().log_message(format, *args)
+
+    def _send(
+        self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _send_text(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, text.encode(), "text/plain; charset=UTF-8", headers)
+
+    def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        self._send(status, payload, "application/json", headers)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        declared = self.headers.get("Content-Length")
+        if declared is None:
+            return b""
+        try:
+            length = int(declared)
+            if length < 0:
+                raise ValueError(declared)
+        except ValueError:
+            self.close_connection = True
+            self._send_text(400, f"Illegal 'Content-Length' header value: {declared}")
+            raise _BodyRefused from None
+        self._refuse_if_too_big(length)
+        return self.rfile.read(length)
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            try:
+                size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                self._send_text(400, "Illegal chunked encoding")
+                raise _BodyRefused from None
+            if size == 0:
+                while self.rfile.readline(8192).strip():  # trailers
+                    pass
+                return b"".join(chunks)
+            total += size
+            self._refuse_if_too_big(total)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(8)
+
+    def _refuse_if_too_big(self, length: int) -> None:
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send_text(
+                413,
+                f"Request Content-Length of {length} bytes exceeds the configured limit of "
+                f"{MAX_BODY_BYTES} bytes",
+            )
+            raise _BodyRefused
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        try:
+            body = self._read_body()
+        except _BodyRefused:
+            return
+        if url.path.startswith("/_sandbox/"):
+            self._control(url.path.removeprefix("/_sandbox/").rstrip("/"), url.query, body)
+            return
+        match = DLG_ROUTE.match(url.path)
+        if match:
+            if self.command != "POST":
+                self._wrong_method("dlg", DLG_METHOD_NOT_ALLOWED)
+                return
+            self._platform("dlg", match.group(1), body)
+        elif url.path in CERTAINLY_ROUTES:
+            if self.command != "POST":
+                self._wrong_method("certainly", {"detail": f'Method "{self.command}" not allowed.'})
+                return
+            self._platform("certainly", "", body)
+        else:
+            self._send_text(404, NOT_FOUND)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def _redacted_path(self, platform: str) -> str:
+        path = urlsplit(self.path).path
+        if platform == "dlg":
+            return DLG_ROUTE.sub("/v1/bots/sendmessage/<BOT-TOKEN>", path)
+        return path
+
+    def _wrong_method(self, platform: str, answer: str | dict[str, Any]) -> None:
+        path = self._redacted_path(platform)
+        self.server.state.recorder.log_request(platform, self.command, path, 405, FaultKind.NONE)
+        if isinstance(answer, str):
+            self._send_text(405, answer, {"Allow": "POST"})
+        else:
+            self._send_json(405, answer, {"Allow": "POST"})
+
+    def _platform(self, platform: str, token: str, body: bytes) -> None:
+        state = self.server.state
+        path = self._redacted_path(platform)
+        decision = state.faults.decide()
+        if decision.kind is FaultKind.DROP:
+            state.recorder.log_request(platform, self.command, path, None, decision.kind)
+            self.close_connection = True
+            return
+        if decision.latency_s and state.stopping.wait(decision.latency_s):
+            self.close_connection = True
+            return
+        if decision.kind in (FaultKind.ERROR, FaultKind.RATE_LIMIT):
+            self._answer_fault(decision, platform, path)
+            return
+        if platform == "dlg":
+            outcome = validate_dlg_send(body, token, state.config)
+        else:
+            outcome = validate_certainly(body, self.headers.get("Authorization"), state.config)
+        answered = decision.kind is not FaultKind.TIMEOUT
+        if outcome.accepted:
+            state.recorder.record_message(platform, outcome, answered)
+        state.recorder.log_request(platform, self.command, path, outcome.status, decision.kind)
+        if not answered:
+            # The message went out but the answer never comes: the client sees a read timeout.
+            state.stopping.wait(decision.settings.timeout_hold_s)
+            self.close_connection = True
+            return
+        if isinstance(outcome.response, str):
+            self._send_text(outcome.status, outcome.response)
+        else:
+            self._send_json(outcome.status, outcome.response)
+
+    def _answer_fault(self, decision: FaultDecision, platform: str, path: str) -> None:
+        settings = decision.settings
+        recorder = self.server.state.recorder
+        if decision.kind is FaultKind.RATE_LIMIT:
+            recorder.log_request(platform, self.command, path, 429, decision.kind)
+            self._send_text(429, "Too Many Requests", {"Retry-After": str(settings.retry_after)})
+        else:
+            recorder.log_request(platform, self.command, path, settings.error_status, decision.kind)
+            self._send_text(settings.error_status, settings.error_body)
+
+    def _control(self, route: str, query: str, body: bytes) -> None:
+        state = self.server.state
+        params = parse_qs(query)
+        try:
+            since = int(params.get("since", ["0"])[0])
+        except ValueError:
+            self._send_json(400, {"error": "since must be an integer sequence number"})
+            return
+        summary = params.get("summary", ["0"])[0].lower() in ("1", "true", "yes")
+        allowed = {
+            "health": ("GET",),
+            "messages": ("GET", "DELETE"),
+            "requests": ("GET", "DELETE"),
+            "faults": ("GET", "PUT", "POST", "DELETE"),
+            "stats": ("GET",),
+            "config": ("GET",),
+        }
+        if route not in allowed:
+            self._send_json(404, {"error": f"unknown control endpoint /_sandbox/{route}"})
+            return
+        if self.command not in allowed[route]:
+            methods = ", ".join(allowed[route])
+            self._send_json(405, {"error": f"use {methods}"}, {"Allow": methods})
+            return
+        if self.command == "DELETE" and route in ("messages", "requests"):
+            state.recorder.clear()
+            self._send_json(200, {"cleared": True})
+        elif route == "health":
+            self._send_json(200, {"ok": True})
+        elif route == "messages":
+            self._send_json(200, {"messages": state.recorder.messages(since, summary)})
+        elif route == "requests":
+            self._send_json(200, {"requests": state.recorder.requests(since)})
+        elif route == "stats":
+            self._send_json(200, state.recorder.stats())
+        elif route == "config":
+            self._send_json(200, state.config.public_dict())
+        elif self.command == "DELETE":
+            self._send_json(200, {"faults": state.faults.reset().to_dict()})
+        elif self.command == "GET":
+            self._send_json(200, {"faults": state.faults.settings.to_dict()})
+        else:
+            self._set_faults(body)
+
+    def _set_faults(self, body: bytes) -> None:
+        try:
+            data = json.loads(body or b"{}")
+            settings = self.server.state.faults.configure_from_mapping(data)
+        except (ValueError, ConfigError) as exc:
+            self._send_json(400, {"error": str(exc)})
+            return
+        self._send_json(200, {"faults": settings.to_dict()})
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """Tracks open connections so stop() can end keep-alive sessions, not just stop accepting."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: SandboxState) -> None:
+        self.state = state
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(address, SandboxHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def stop(self) -> None:
+        """Stop serve_forever (running in another thread), release held answers, close all."""
+        self.state.stopping.set()
+        self.shutdown()
+        self.server_close()
+        with self._open_lock:
+            open_sockets = list(self._open)
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def make_server(
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    verbose: bool = False,
+) -> SandboxServer:
+    """Bind (port 0 picks a free one) without serving yet; faults start from the config."""
+    if config is None:
+        from sandbox.defaults import default_config
+
+        config = default_config()
+    state = SandboxState(config, faults=FaultInjector(config.faults), verbose=verbose)
+    return SandboxServer((host, port), state)
+
+
+def startup_line(server: SandboxServer) -> str:
+    config = server.state.config
+    line = f"Sandbox listening on {server.url} - bots: {config.describe_bots()}"
+    if server.state.faults.settings.injects_faults:
+        active = {k: v for k, v in server.state.faults.settings.to_dict().items() if v}
+        line += f" - faults: {json.dumps(active)}"
+    return line
+
+
+def serve_until_signalled(server: SandboxServer) -> None:
+    """Serve in this thread until Ctrl-C or SIGTERM, then close cleanly."""
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.state.stopping.set()
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sandbox.server`: the same server as `manage.py sandbox`, without Django."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox.server", description=__doc__)
+    add_cli_arguments(parser)
+    options = vars(parser.parse_args(argv))
+    try:
+        config = config_from_cli(options)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    server = make_server(config, options["host"], options["port"], options["verbose"])
+    print(startup_line(server), flush=True)
+    serve_until_signalled(server)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
