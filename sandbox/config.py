@@ -78,7 +78,7 @@ class FaultSettings:
             elif name == "timeout_hold_s":
                 values[name] = _number(value, name, 0, 3600)
             elif name == "error_status":
-                values[name] = _integer(value, name, 400, 599)
+                values[name] = _integer(value, name, 200, 599)
             elif name == "retry_after":
                 values[name] = _integer(value, name, 0, 86_400)
             elif name == "error_body":
@@ -223,6 +223,10 @@ def _recipients_from_mapping(data: Any) -> dict[str, dict[str, str]]:
     return result
 
 
+def _faults_without_comments(data: Any) -> Any:
+    return _strip_comments(data) if isinstance(data, Mapping) else data
+
+
 def config_from_dict(data: Any) -> SandboxConfig:
     """Build a config from the parsed JSON file form documented in example-config.json."""
     if not isinstance(data, Mapping):
@@ -240,7 +244,7 @@ def config_from_dict(data: Any) -> SandboxConfig:
     return SandboxConfig(
         bots=tuple(_bot_from_mapping(bot, i) for i, bot in enumerate(bots)),
         recipients=_recipients_from_mapping(data.get("recipients", {})),
-        faults=FaultSettings.from_mapping(_strip_comments(data.get("faults", {}))),
+        faults=FaultSettings.from_mapping(_faults_without_comments(data.get("faults", {}))),
         accept_any_recipient=accept_any,
     )
 
