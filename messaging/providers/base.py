@@ -216,6 +216,7 @@ class ProviderClient(ABC):
         """Post the request once; return the platform's acceptance or raise ProviderError."""
         data = json.dumps(request.body, ensure_ascii=False).encode("utf-8")
         started = time.monotonic()
+        failure: ProviderError | None = None
         try:
             response = self.session.post(
                 request.url,
@@ -225,8 +226,11 @@ class ProviderClient(ABC):
                 allow_redirects=False,
             )
         except requests.RequestException as err:
-            # Not "from err": requests quotes the URL, and DLG's URL holds the token.
-            raise self._transport_error(err, request, _elapsed_ms(started)) from None
+            failure = self._transport_error(err, request, _elapsed_ms(started))
+        if failure is not None:
+            # Raised outside the handler on purpose: requests quotes the URL, DLG's URL holds
+            # the token, and an exception chained to it would carry it into any traceback.
+            raise failure
         latency_ms = _elapsed_ms(started)
         if 200 <= response.status_code < 300:
             return self.parse_success(response, request, latency_ms)
