@@ -78,7 +78,7 @@ class FaultSettings:
             elif name == "timeout_hold_s":
                 values[name] = _number(value, name, 0, 3600)
             elif name == "error_status":
-                values[name] = _integer(value, name, 200, 599)
+                values[name] = _integer(value, name, 400, 599)
             elif name == "retry_after":
                 values[name] = _integer(value, name, 0, 86_400)
             elif name == "error_body":
