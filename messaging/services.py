@@ -12,7 +12,7 @@ import logging
 import threading
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -54,7 +54,7 @@ def send(
     bot: Bot,
     address: Address,
     message: Message,
-    sender: AbstractBaseUser | None,
+    sender: User | None,
     recipient: Recipient | None = None,
     template: MessageTemplate | None = None,
     message_id: str | None = None,

@@ -145,6 +145,7 @@ class ProviderClient(ABC):
     """
 
     provider: ClassVar[str]
+    platform_name: ClassVar[str]
 
     def __init__(
         self,
@@ -196,8 +197,15 @@ class ProviderClient(ABC):
         """Read a 2xx answer; raise :class:`ProviderError` when it is not a real success."""
 
     @abstractmethod
-    def error_for(self, response: requests.Response, latency_ms: int) -> ProviderError:
-        """Translate a non-2xx answer into a plain-language error."""
+    def known_error(self, status: int, raw: str) -> tuple[str, str] | None:
+        """A documented refusal in this answer, as (code, plain-language message), if any.
+
+        Documented refusals are permanent: the same request would be refused the same way.
+        """
+
+    def answer_detail(self, raw: str) -> str:
+        """The platform's own words in an undocumented error answer, for the message shown."""
+        return answer_text(raw)
 
     # The pipeline ----------------------------------------------------------------------------
 
@@ -235,6 +243,46 @@ class ProviderClient(ABC):
         if 200 <= response.status_code < 300:
             return self.parse_success(response, request, latency_ms)
         raise self.error_for(response, latency_ms)
+
+    def error_for(self, response: requests.Response, latency_ms: int) -> ProviderError:
+        """Translate a non-2xx answer: documented refusals first, then by HTTP status."""
+        status = response.status_code
+        raw = self.scrub(response.text)
+        known = self.known_error(status, raw)
+        if known is not None:
+            code, message = known
+            return ProviderError(
+                code, message, permanent=True, http_status=status, raw=raw, latency_ms=latency_ms
+            )
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        name = self.platform_name
+        if status == 429:
+            code, permanent = "rate_limited", False
+            message = (
+                f"{name} is receiving too many messages from this bot; the message was not "
+                "sent. Try again in a moment."
+            )
+        elif status in (502, 503, 504):
+            code, permanent = "unavailable", False
+            message = (
+                f"{name} is temporarily unavailable (HTTP {status}); the message was not sent. "
+                "Try again shortly."
+            )
+        else:
+            detail = self.answer_detail(raw)
+            code, permanent = "http_error", True
+            message = f"{name} refused the message with HTTP {status}" + (
+                f": {detail[:300]}" if detail else "."
+            )
+        return ProviderError(
+            code,
+            message,
+            permanent=permanent,
+            retry_after=retry_after,
+            http_status=status,
+            raw=raw,
+            latency_ms=latency_ms,
+        )
 
     def scrub(self, text: str) -> str:
         """Remove the token from any text that might quote it."""

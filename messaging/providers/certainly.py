@@ -17,7 +17,6 @@ from messaging.providers.base import (
     ProviderClient,
     ProviderError,
     SendResult,
-    parse_retry_after,
 )
 from messaging.providers.specs import Address, CertainlyText, Message
 
@@ -50,6 +49,7 @@ def _error_texts(answer: Any) -> list[str]:
 
 class CertainlyClient(ProviderClient):
     provider = "certainly"
+    platform_name = "Certainly"
 
     def endpoint(self) -> tuple[str, str]:
         url = f"{self.base_url}{TRIGGER_MESSAGE_PATH}"
@@ -96,53 +96,24 @@ class CertainlyClient(ProviderClient):
             latency_ms=latency_ms,
         )
 
-    def error_for(self, response: requests.Response, latency_ms: int) -> ProviderError:
-        status = response.status_code
-        raw = self.scrub(response.text)
-        try:
-            texts = _error_texts(json.loads(raw))
-        except ValueError:
-            texts = []
-        joined = "; ".join(texts).lower()
-        common = {"http_status": status, "raw": raw, "latency_ms": latency_ms}
+    def known_error(self, status: int, raw: str) -> tuple[str, str] | None:
+        joined = self.answer_detail(raw).lower()
         if "does not exist" in joined:
-            return ProviderError(
+            return (
                 "unknown_user",
                 "Certainly has no active conversation with this user id. Use the end user's "
                 "id from Certainly ({{certainly.from}}), not a bot or account id.",
-                permanent=True,
-                **common,
             )
         if "credentials" in joined or status in (401, 403):
-            return ProviderError(
+            return (
                 "bad_credentials",
                 "Certainly did not accept this bot's token. A bot admin must paste the "
                 "'public API auth token' from Certainly's My Profile page into the bot.",
-                permanent=True,
-                **common,
             )
-        if status == 429:
-            return ProviderError(
-                "rate_limited",
-                "Certainly is receiving too many messages; the message was not sent. "
-                "Try again in a moment.",
-                permanent=False,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                **common,
-            )
-        if status in (502, 503, 504):
-            return ProviderError(
-                "unavailable",
-                f"Certainly is temporarily unavailable (HTTP {status}); the message was not "
-                "sent. Try again shortly.",
-                permanent=False,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                **common,
-            )
-        detail = f": {'; '.join(texts)[:300]}" if texts else ""
-        return ProviderError(
-            "http_error",
-            f"Certainly refused the message with HTTP {status}{detail}",
-            permanent=True,
-            **common,
-        )
+        return None
+
+    def answer_detail(self, raw: str) -> str:
+        try:
+            return "; ".join(_error_texts(json.loads(raw)))
+        except ValueError:
+            return raw.strip()

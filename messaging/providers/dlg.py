@@ -21,7 +21,6 @@ from messaging.providers.base import (
     ProviderError,
     SendResult,
     answer_text,
-    parse_retry_after,
 )
 from messaging.providers.specs import (
     Address,
@@ -159,6 +158,7 @@ KNOWN_ERRORS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 class DlgClient(ProviderClient):
     provider = "dlg"
+    platform_name = "DLG"
 
     def endpoint(self) -> tuple[str, str]:
         return sendmessage_url(self.base_url, self._token), display_url(self.base_url)
@@ -196,37 +196,9 @@ class DlgClient(ProviderClient):
             latency_ms=latency_ms,
         )
 
-    def error_for(self, response: requests.Response, latency_ms: int) -> ProviderError:
-        status = response.status_code
-        raw = self.scrub(response.text)
-        text = answer_text(raw)
-        lowered = text.lower()
-        common = {"http_status": status, "raw": raw, "latency_ms": latency_ms}
+    def known_error(self, status: int, raw: str) -> tuple[str, str] | None:
+        lowered = answer_text(raw).lower()
         for code, fragments, message in KNOWN_ERRORS:
             if any(fragment in lowered for fragment in fragments):
-                return ProviderError(code, message, permanent=True, **common)
-        if status == 429:
-            return ProviderError(
-                "rate_limited",
-                "DLG is receiving too many messages from this bot; the message was not sent. "
-                "Try again in a moment.",
-                permanent=False,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                **common,
-            )
-        if status in (502, 503, 504):
-            return ProviderError(
-                "unavailable",
-                f"DLG is temporarily unavailable (HTTP {status}); the message was not sent. "
-                "Try again shortly.",
-                permanent=False,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                **common,
-            )
-        detail = f": {text[:300]}" if text else ""
-        return ProviderError(
-            "http_error",
-            f"DLG refused the message with HTTP {status}{detail}",
-            permanent=True,
-            **common,
-        )
+                return code, message
+        return None

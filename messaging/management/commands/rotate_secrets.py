@@ -26,8 +26,8 @@ class Command(BaseCommand):
             if not fields:
                 continue
             table = connection.ops.quote_name(model._meta.db_table)
-            pk = connection.ops.quote_name(model._meta.pk.column)
-            columns = [connection.ops.quote_name(field.column) for field in fields]
+            pk = connection.ops.quote_name(str(model._meta.pk.column))
+            columns = [connection.ops.quote_name(str(field.column)) for field in fields]
             with connection.cursor() as cursor:
                 # Raw SQL: the field would decrypt on read and encrypt on write, but rotation
                 # must work on the ciphertext itself (MultiFernet.rotate keeps its timestamp).
