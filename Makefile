@@ -31,6 +31,7 @@ run: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy console messaging
 
 test: $(BIN)/.installed chromium lint
 	$(BIN)/pytest
