@@ -201,7 +201,8 @@ LOGGING = {
     "loggers": {
         "urllib3": {"filters": ["redact_tokens"]},
         "urllib3.connectionpool": {"filters": ["redact_tokens"]},
-        "messaging": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        # No handler of its own: records propagate to the root's (filtered) handler.
+        "messaging": {"level": env_str("LOG_LEVEL", "INFO")},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

@@ -1,11 +1,13 @@
 """Run the local demo: the platform sandbox and the console together; Ctrl-C stops both.
 
 Each runs as its own process (the sandbox must stay up while the console's autoreloader
-restarts), and whichever exits first takes the other down so nothing is left listening.
+restarts), and whichever exits first takes the other down so nothing is left listening. If
+whatever started this command goes away (make killed, terminal closed), the demo stops too.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +39,7 @@ class Command(BaseCommand):
             ],
             "console": [*manage, "runserver", addrport],
         }
+        parent = os.getppid()
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
         self.stdout.write(
             self.style.SUCCESS(
@@ -47,6 +50,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
         try:
             while all(process.poll() is None for process in processes.values()):
+                if os.getppid() != parent:
+                    raise KeyboardInterrupt
                 time.sleep(0.5)
             stopped = [name for name, process in processes.items() if process.poll() is not None]
             self.stderr.write(f"{', '.join(stopped)} stopped; stopping the rest.")
