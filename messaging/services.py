@@ -13,7 +13,6 @@ import threading
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.choices import Status
@@ -96,6 +95,16 @@ def send(
         logger.warning(
             "Send %s via bot %s ended %s: %s", record.message_id, bot.name, record.status, err.code
         )
+    except Exception:
+        # A fault of ours after the request may have left: say so rather than stay "sending".
+        record.status = Status.UNKNOWN
+        record.error_code = "internal_error"
+        record.error_message = (
+            "The console failed while sending; the message may or may not have reached the "
+            "platform. Check with the recipient before sending it again."
+        )
+        _save_outcome(record)
+        raise
     else:
         record.status = Status.ACCEPTED
         record.http_status = result.http_status
@@ -105,19 +114,22 @@ def send(
         record.latency_ms = result.latency_ms
         record.sent_at = timezone.now()
         logger.info("Send %s via bot %s accepted", record.message_id, bot.name)
-    with transaction.atomic():
-        record.save(
-            update_fields=[
-                "status",
-                "http_status",
-                "response_body",
-                "platform_recipient_id",
-                "platform_message_id",
-                "error_code",
-                "error_message",
-                "latency_ms",
-                "sent_at",
-                "updated_at",
-            ]
-        )
+    _save_outcome(record)
     return record
+
+
+def _save_outcome(record: OutboundMessage) -> None:
+    record.save(
+        update_fields=[
+            "status",
+            "http_status",
+            "response_body",
+            "platform_recipient_id",
+            "platform_message_id",
+            "error_code",
+            "error_message",
+            "latency_ms",
+            "sent_at",
+            "updated_at",
+        ]
+    )
