@@ -128,6 +128,28 @@ class MessageTemplate(models.Model):
         validate_template_content(self.message_type, self.content)
 
 
+class StoredFile(models.Model):
+    """An uploaded file, stored once under its SHA-256 so the history can show and re-send
+    exactly the bytes that were sent, however many messages carried them."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "stored file"
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}… ({self.size:,} bytes)"
+
+    @property
+    def storage_name(self) -> str:
+        return f"files/{self.sha256[:2]}/{self.sha256}"
+
+
+MESSAGE_ID_PATTERN = r"^dlgc-[0-9a-f]{32}$"
+
+
 def new_message_id() -> str:
     """Our id for a message: sent to DLG as ``messageId`` and echoed by every event."""
     return f"dlgc-{uuid.uuid4().hex}"
@@ -151,6 +173,9 @@ class OutboundMessage(models.Model):
     message_type = models.CharField(max_length=20, choices=MessageType.choices)
     template = models.ForeignKey(
         MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file = models.ForeignKey(
+        StoredFile, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
     request_body = models.JSONField(
         help_text="The body exactly as sent, without the token and with file data summarised."
@@ -178,6 +203,7 @@ class OutboundMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "sent message"
+        permissions = [("send_message", "Can compose and send messages")]
         indexes = [
             models.Index(fields=["bot", "-created_at"], name="outbound_bot_created"),
             models.Index(fields=["status", "-created_at"], name="outbound_status_created"),

@@ -13,10 +13,18 @@ import threading
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from messaging.choices import Status
-from messaging.models import Bot, MessageTemplate, OutboundMessage, Recipient, new_message_id
+from messaging.models import (
+    Bot,
+    MessageTemplate,
+    OutboundMessage,
+    Recipient,
+    StoredFile,
+    new_message_id,
+)
 from messaging.providers import ProviderClient, ProviderError, client_class
 from messaging.providers.specs import Address, FieldError, InvalidMessage, Message
 
@@ -41,6 +49,14 @@ def client_for(bot: Bot) -> ProviderClient:
         return client
 
 
+class AlreadySent(Exception):
+    """A message with this id exists: the same form was submitted twice."""
+
+    def __init__(self, record: OutboundMessage) -> None:
+        super().__init__(f"Message {record.message_id} was already sent.")
+        self.record = record
+
+
 def check_sendable(bot: Bot) -> None:
     if not bot.is_active:
         raise InvalidMessage([FieldError("bot", f"The bot “{bot.name}” is switched off.")])
@@ -57,10 +73,12 @@ def send(
     recipient: Recipient | None = None,
     template: MessageTemplate | None = None,
     message_id: str | None = None,
+    file: StoredFile | None = None,
 ) -> OutboundMessage:
     """Validate, record, send once, and record the answer.
 
-    ``message_id`` is ours (sent to DLG as ``messageId``); callers that retry pass the same one.
+    ``message_id`` is ours (sent to DLG as ``messageId``). It is unique, so a form that carries
+    one as its one-time key cannot send twice: the second call raises :class:`AlreadySent`.
 
     Raises :class:`InvalidMessage` (nothing recorded, nothing sent) when the message breaks a
     platform rule; every platform or network failure is recorded on the returned row instead.
@@ -69,20 +87,28 @@ def send(
     client = client_for(bot)
     message_id = message_id or new_message_id()
     request = client.prepare(address, message, message_id)
-    record = OutboundMessage.objects.create(
-        message_id=message_id,
-        bot=bot,
-        recipient=recipient,
-        recipient_kind=address.kind,
-        recipient_value=address.value,
-        recipient_name=recipient.name if recipient else "",
-        message_type=message.message_type,
-        template=template,
-        request_body=request.recorded_body,
-        status=Status.SENDING,
-        attempts=1,
-        sender=sender if sender is not None and sender.is_authenticated else None,
-    )
+    try:
+        with transaction.atomic():
+            record = OutboundMessage.objects.create(
+                message_id=message_id,
+                bot=bot,
+                recipient=recipient,
+                recipient_kind=address.kind,
+                recipient_value=address.value,
+                recipient_name=recipient.name if recipient else "",
+                message_type=message.message_type,
+                template=template,
+                file=file,
+                request_body=request.recorded_body,
+                status=Status.SENDING,
+                attempts=1,
+                sender=sender if sender is not None and sender.is_authenticated else None,
+            )
+    except IntegrityError:
+        existing = OutboundMessage.objects.filter(message_id=message_id).first()
+        if existing is None:
+            raise
+        raise AlreadySent(existing) from None
     try:
         result = client.send(request)
     except ProviderError as err:
