@@ -170,10 +170,9 @@ def _open_image(data: bytes) -> Image.Image:
     except Exception:  # Pillow raises many unrelated types for bytes it cannot parse.
         raise MediaError(NOT_AN_IMAGE) from None
     width, height = image.size
-    if width < 1 or height < 1:
-        raise MediaError(NOT_AN_IMAGE)
-    if width * height > MAX_PHOTO_PIXELS:
-        raise MediaError(_too_many_pixels((width, height)))
+    if width < 1 or height < 1 or width * height > MAX_PHOTO_PIXELS:
+        image.close()
+        raise MediaError(_too_many_pixels((width, height)) if width and height else NOT_AN_IMAGE)
     return image
 
 
@@ -302,8 +301,7 @@ def _video_track_size(data: bytes) -> tuple[int, int] | None:
         tkhd = _child(data, start, end, b"tkhd")
         if not hdlr or not tkhd or data[hdlr[0] + 8 : hdlr[0] + 12] != b"vide":
             continue
-        version = data[tkhd[0]]
-        matrix_at = tkhd[0] + (52 if version == 1 else 40)
+        matrix_at = tkhd[0] + (52 if data[tkhd[0] : tkhd[0] + 1] == b"\x01" else 40)
         if matrix_at + 44 > tkhd[1]:
             return None
         a, b = struct.unpack_from(">ii", data, matrix_at)

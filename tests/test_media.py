@@ -17,6 +17,8 @@ import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mutagen.ogg import OggPage
 from PIL import Image, ImageFile
 
@@ -392,6 +394,25 @@ def test_damaged_mp4_boxes_give_no_size_rather_than_an_error() -> None:
 
     assert media.video_info(lying)[:2] == (None, None)
     assert media.video_info(whole[: moov_at + 60])[:2] == (None, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from(
+        [mp4_bytes(3, video=(640, 360)), mp4_bytes(2, brand=b"M4A "), ogg_opus_bytes(2)]
+    ),
+    cut=st.integers(min_value=0, max_value=400),
+    flips=st.lists(st.tuples(st.integers(0, 399), st.integers(0, 255)), max_size=6),
+)
+def test_damaged_media_never_raises_from_inspect(base, cut, flips) -> None:
+    data = bytearray(base[:cut] if cut < len(base) else base)
+    for at, value in flips:
+        if at < len(data):
+            data[at] = value
+
+    info = media.inspect("upload", bytes(data))
+
+    assert info.size == len(data)
 
 
 # --- inspect and the document spec --------------------------------------------------------------
