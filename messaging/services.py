@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -26,7 +28,7 @@ from messaging.models import (
     new_message_id,
 )
 from messaging.providers import ProviderClient, ProviderError, client_class
-from messaging.providers.specs import Address, FieldError, InvalidMessage, Message
+from messaging.providers.specs import Address, FieldError, InvalidMessage, Message, validate
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,28 @@ def client_for(bot: Bot) -> ProviderClient:
             client = client_class(bot.provider)(bot.base_url, bot.access_token, timeout=timeout)
             _clients[key] = client
         return client
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a send would post: the body as the history would keep it, and a cURL to copy."""
+
+    body: dict[str, Any]
+    curl: str
+    problems: list[FieldError] = field(default_factory=list)
+
+
+def preview(*, bot: Bot, address: Address, message: Message, message_id: str) -> Preview:
+    """Build the request without sending it, listing what would stop it from being sent."""
+    client = client_for(bot)
+    request = client.build_request(address, message, message_id)
+    try:
+        validate(address, message, bot.provider)
+    except InvalidMessage as err:
+        problems = err.errors
+    else:
+        problems = []
+    return Preview(body=request.recorded_body, curl=client.curl(request), problems=problems)
 
 
 class AlreadySent(Exception):

@@ -66,7 +66,13 @@ def _user(username: str, *codenames: str, superuser: bool = False) -> User:
 @pytest.fixture
 def alice(db: Any) -> User:
     """A member of staff who sends messages."""
-    return _user("alice", "view_bot", "view_recipient", "view_messagetemplate")
+    return _user("alice", "send_message", "view_bot", "view_recipient", "view_messagetemplate")
+
+
+@pytest.fixture
+def carol(db: Any) -> User:
+    """An auditor: reads the history, sends nothing."""
+    return _user("carol", "view_outboundmessage")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shlex
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -209,9 +210,17 @@ class ProviderClient(ABC):
 
     # The pipeline ----------------------------------------------------------------------------
 
+    def curl_auth(self) -> list[str]:
+        """Shell-quoted options that authenticate a copied cURL command, token left out."""
+        return []
+
     def prepare(self, address: Address, message: Message, message_id: str) -> OutgoingRequest:
         """Validate and build the request, so it can be recorded before it is sent."""
         validate(address, message, self.provider)
+        return self.build_request(address, message, message_id)
+
+    def build_request(self, address: Address, message: Message, message_id: str) -> OutgoingRequest:
+        """Build without validating: for previews of a message that is still being typed."""
         url, display_url = self.endpoint()
         return OutgoingRequest(
             url=url,
@@ -219,6 +228,18 @@ class ProviderClient(ABC):
             headers={"Content-Type": "application/json", **self.headers()},
             display_url=display_url,
         )
+
+    def curl(self, request: OutgoingRequest) -> str:
+        """The request as a cURL command a person can copy: token shown as ``<BOT-TOKEN>`` and
+        file data abbreviated, exactly as the history records it."""
+        body = json.dumps(request.recorded_body, ensure_ascii=False, indent=2)
+        parts = [
+            "curl -X POST " + shlex.quote(request.display_url),
+            "-H " + shlex.quote("Content-Type: application/json"),
+            *self.curl_auth(),
+            "--data-raw " + shlex.quote(body),
+        ]
+        return " \\\n  ".join(parts)
 
     def send(self, request: OutgoingRequest) -> SendResult:
         """Post the request once; return the platform's acceptance or raise ProviderError."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 from typing import Any
 
 import requests
@@ -57,6 +58,9 @@ class CertainlyClient(ProviderClient):
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": authorization_header(self._token)}
+
+    def curl_auth(self) -> list[str]:
+        return ["-u " + shlex.quote(f"{BASIC_USERNAME}:bearer <BOT-TOKEN>")]
 
     def scrub(self, text: str) -> str:
         return super().scrub(text).replace(authorization_header(self._token), "Basic <BOT-TOKEN>")

@@ -70,7 +70,13 @@ USERS: dict[str, tuple[str, list[str]]] = {
     "admin": ("superuser", []),
     "sender": (
         "composes and sends",
-        ["view_bot", "view_recipient", "view_messagetemplate", "view_outboundmessage"],
+        [
+            "send_message",
+            "view_bot",
+            "view_recipient",
+            "view_messagetemplate",
+            "view_outboundmessage",
+        ],
     ),
     "auditor": ("reads the history", ["view_outboundmessage"]),
 }

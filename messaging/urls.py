@@ -1,0 +1,21 @@
+"""The console's own pages, mounted inside the admin at /admin/console/."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from messaging.views import compose
+
+app_name = "messaging"
+
+urlpatterns = [
+    path("compose/", compose.compose, name="compose"),
+    path("compose/refresh/", compose.refresh, name="compose-refresh"),
+    path("compose/preview/", compose.preview, name="compose-preview"),
+    path("compose/upload/", compose.upload, name="compose-upload"),
+    path("compose/recipients/", compose.recipients, name="compose-recipients"),
+    path("compose/pick/", compose.pick, name="compose-pick"),
+    path("compose/save-template/", compose.save_template, name="compose-save-template"),
+    path("files/<str:sha256>/thumbnail/", compose.thumbnail, name="file-thumbnail"),
+    path("sent/<str:message_id>/", compose.sent, name="sent"),
+]
