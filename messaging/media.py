@@ -192,7 +192,7 @@ def _decoded(data: bytes, draft_side: int | None = None) -> tuple[Image.Image, t
     """
     image = _open_image(data)
     size = image.size
-    if draft_side and image.format == "JPEG":
+    if draft_side and image.format in ("JPEG", "MPO"):
         image.draft(None, (draft_side, draft_side))
     try:
         image.load()

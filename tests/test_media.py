@@ -195,6 +195,15 @@ def test_png_size_is_read_from_its_pixels() -> None:
     assert media.photo_size(png_bytes(300, 200)) == (300, 200)
 
 
+def test_multi_picture_jpeg_from_a_camera_is_a_photo() -> None:
+    out = io.BytesIO()
+    first, second = Image.new("RGB", (320, 240)), Image.new("RGB", (320, 240))
+    first.save(out, "MPO", save_all=True, append_images=[second])
+
+    assert media.photo_size(out.getvalue()) == (320, 240)
+    assert media.extension_for("stereo.mpo", out.getvalue()) == "jpg"
+
+
 def test_pdf_is_not_an_image() -> None:
     with pytest.raises(MediaError) as caught:
         media.photo_size(PDF)
