@@ -43,7 +43,7 @@ from messaging.providers.specs import (
 from messaging.templating import CONTENT_KEYS, PLACEHOLDER, MissingVariables, fill
 
 #: Where a rule break reported by the specs is shown when its name is not a form field.
-FIELD_FOR_ERROR = {"recipient": "recipient_value", "kind": "document_kind"}
+FIELD_FOR_ERROR = {"recipient": "recipient_value", "kind": "document_kind", "data": "trigger_data"}
 BUTTON_FIELDS = ("title", "payload", "payload_seen_by_user", "payload_hidden", "image_url")
 
 
@@ -91,21 +91,23 @@ class ComposeForm(forms.Form):
     height = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     duration = forms.IntegerField(label="Duration (s)", required=False, min_value=0)
     command = forms.CharField(required=False, max_length=500)
-    data = forms.CharField(required=False, max_length=10_000)
+    trigger_data = forms.CharField(label="Data", required=False, max_length=10_000)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["bot"].queryset = Bot.objects.filter(is_active=True)
+        self._field("bot").queryset = Bot.objects.filter(is_active=True)
         self.chosen_bot = self._chosen_bot()
         provider = self.chosen_bot.provider if self.chosen_bot else Provider.DLG
         self.provider = provider
-        self.fields["message_type"].choices = [
+        self.type_choices = [
             (kind.value, kind.label) for kind in MessageType.for_provider(provider)
         ]
-        self.fields["recipient_kind"].choices = [
+        self.kind_choices = [
             (kind.value, kind.label) for kind in AddressKind.for_provider(provider)
         ]
-        self.fields["template"].queryset = MessageTemplate.objects.filter(
+        self._field("message_type").choices = self.type_choices
+        self._field("recipient_kind").choices = self.kind_choices
+        self._field("template").queryset = MessageTemplate.objects.filter(
             message_type__in=[kind.value for kind in MessageType.for_provider(provider)]
         )
         prefix = self.add_prefix("buttons") if self.prefix else "buttons"
@@ -126,9 +128,13 @@ class ComposeForm(forms.Form):
         """A fresh form with its one-time key: the message id it will send under."""
         return cls(initial={"message_id": new_message_id(), **initial})
 
+    def _field(self, name: str) -> Any:
+        """A field, typed loosely: the stubs know only ``Field``, not its subclasses' extras."""
+        return self.fields[name]
+
     def _chosen_bot(self) -> Bot | None:
         raw = self.data.get(self.add_prefix("bot")) if self.is_bound else self.initial.get("bot")
-        bots = self.fields["bot"].queryset
+        bots = self._field("bot").queryset
         if isinstance(raw, Bot):
             return raw
         chosen = bots.filter(pk=raw).first() if str(raw or "").isdigit() else None
@@ -137,9 +143,9 @@ class ComposeForm(forms.Form):
     @property
     def chosen_type(self) -> str:
         """The message type in play, valid for the bot's platform even before validation."""
-        choices = [value for value, _ in self.fields["message_type"].choices]
+        choices = [value for value, _ in self.type_choices]
         raw = self.data.get("message_type") if self.is_bound else self.initial.get("message_type")
-        return raw if raw in choices else choices[0]
+        return str(raw) if raw in choices else choices[0]
 
     @classmethod
     def echo(cls, data: Any) -> ComposeForm:
@@ -171,16 +177,22 @@ class ComposeForm(forms.Form):
         if recipient is not None:
             address = Address(recipient.kind, recipient.value)
         else:
-            kinds = [value for value, _ in self.fields["recipient_kind"].choices]
-            kind = (
-                values.get("recipient_kind") if values.get("recipient_kind") in kinds else kinds[0]
-            )
-            address = Address(kind, (values.get("recipient_value") or "").strip())
+            kinds = [value for value, _ in self.kind_choices]
+            typed = str(values.get("recipient_kind") or "")
+            kind = typed if typed in kinds else kinds[0]
+            address = Address(kind, str(values.get("recipient_value") or "").strip())
             recipient = Recipient.objects.filter(kind=kind, value=address.value).first()
         self.recipient_obj = recipient
         cleaned = {
             key: values.get(key) or ""
-            for key in ("text", "command", "data", "stored_file", "file_name", "document_kind")
+            for key in (
+                "text",
+                "command",
+                "trigger_data",
+                "stored_file",
+                "file_name",
+                "document_kind",
+            )
         }
         for key in ("width", "height", "duration"):
             raw = str(values.get(key) or "")
@@ -264,7 +276,7 @@ class ComposeForm(forms.Form):
             return Trigger(
                 text,
                 self._filled("command", cleaned.get("command") or "", strict),
-                self._filled("data", cleaned.get("data") or "", strict),
+                self._filled("trigger_data", cleaned.get("trigger_data") or "", strict),
             )
         if message_type == MessageType.QUICK_REPLIES:
             return QuickReplies(text, tuple(self._buttons(strict)))
@@ -273,10 +285,11 @@ class ComposeForm(forms.Form):
     def _buttons(self, strict: bool) -> list[QuickReply]:
         result = []
         for form in self.buttons.forms:
-            if self.is_bound:
-                data = form.cleaned_data if form.is_valid() else {}
-            else:
-                data = form.initial
+            data: dict[str, Any] = {}
+            if not self.is_bound:
+                data = dict(form.initial)
+            elif form.is_valid():
+                data = form.cleaned_data
             values = {}
             for name in ("title", "payload", "payload_seen_by_user", "image_url"):
                 raw = data.get(name) or ""
@@ -346,20 +359,17 @@ class ComposeForm(forms.Form):
     # Templates -----------------------------------------------------------------------------
 
     def template_content(self) -> dict[str, Any]:
-        """The content fields as a template would store them, placeholders kept."""
-        data = self.data
-        content: dict[str, Any] = {"text": data.get("text", "")}
-        if self.chosen_type == MessageType.TRIGGER:
-            content.update(command=data.get("command", ""), data=data.get("data", ""))
-        if self.chosen_type == MessageType.QUICK_REPLIES:
-            content["buttons"] = [
-                {
-                    key: bool(value) if key == "payload_hidden" else value
-                    for key in BUTTON_FIELDS
-                    if (value := form.data.get(form.add_prefix(key), ""))
-                }
-                for form in self.buttons.forms
-            ]
+        """The content fields as a template stores them, placeholders kept (from :meth:`echo`)."""
+        values = self.initial
+        content: dict[str, Any] = {
+            "text": values.get("text", ""),
+            "command": values.get("command", ""),
+            "data": values.get("trigger_data", ""),
+            "buttons": [
+                {key: value for key, value in button.items() if value not in ("", False)}
+                for button in values.get("buttons", [])
+            ],
+        }
         allowed = CONTENT_KEYS.get(self.chosen_type, ())
         return {key: value for key, value in content.items() if key in allowed}
 
@@ -376,7 +386,7 @@ def template_initial(template: MessageTemplate) -> dict[str, Any]:
         "template": template.pk,
         "text": content.get("text", ""),
         "command": content.get("command", ""),
-        "data": content.get("data", ""),
+        "trigger_data": content.get("data", ""),
     }
     if template.message_type == MessageType.QUICK_REPLIES:
         initial["buttons"] = [
@@ -401,7 +411,7 @@ def initial_from_record(record: OutboundMessage) -> dict[str, Any]:
         "text": message.get("text", body.get("text_message", "")),
     }
     trigger = message.get("trigger") or {}
-    initial.update(command=trigger.get("command", ""), data=trigger.get("data", ""))
+    initial.update(command=trigger.get("command", ""), trigger_data=trigger.get("data", ""))
     initial["buttons"] = [
         {
             "title": button.get("title", ""),

@@ -86,7 +86,8 @@ def test_documented_document_errors_are_translated(sandbox, document: dict, code
     error = send_document_body(dlg(sandbox.url), document)
 
     assert (error.code, error.http_status, error.permanent) == (code, 400, True)
-    assert error.message and error.raw not in error.message
+    assert error.message
+    assert error.raw not in error.message
 
 
 def test_rate_limit_is_transient_and_honours_retry_after(sandbox) -> None:

@@ -31,7 +31,9 @@ def test_text_to_customer_70023_is_accepted_and_recorded(dlg_bot, sandbox, alice
     assert received["body"]["message"]["messageId"] == record.message_id
     assert record.request_body == received["body"]
     assert (record.sender, record.recipient_name, record.attempts) == (alice, "Ayşe", 1)
-    assert record.http_status == 200 and record.latency_ms is not None and record.sent_at
+    assert record.http_status == 200
+    assert record.latency_ms is not None
+    assert record.sent_at
 
 
 def test_document_history_keeps_a_summary_not_the_file(dlg_bot, sandbox, alice) -> None:

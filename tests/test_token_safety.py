@@ -45,7 +45,8 @@ def test_connection_error_never_quotes_the_token(closed_port_url: str, caplog) -
         client.send(client.prepare(Address("appCustomerId", "70023"), Text("hi"), "m-1"))
 
     error = caught.value
-    assert error.__context__ is None and error.__cause__ is None
+    assert error.__context__ is None
+    assert error.__cause__ is None
     rendered = "".join(traceback.format_exception(error))
     assert TOKEN not in rendered
     assert TOKEN not in repr(error.__dict__)

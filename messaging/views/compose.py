@@ -118,7 +118,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
     elif action.startswith("remove-button-") and action.removeprefix("remove-button-").isdigit():
         _remove_button(data, int(action.removeprefix("remove-button-")))
     form = ComposeForm.echo(data)
-    part = data.get("part") if data.get("part") in ("buttons", "document") else "form"
+    part = str(data.get("part")) if data.get("part") in ("buttons", "document") else "form"
     response = _partial(request, part, form)
     response["HX-Trigger"] = CHANGED
     return response
@@ -126,7 +126,7 @@ def refresh(request: HttpRequest) -> HttpResponse:
 
 def _apply_template(data: QueryDict, template: MessageTemplate) -> None:
     initial = template_initial(template)
-    for key in ("message_type", "text", "command", "data"):
+    for key in ("message_type", "text", "command", "trigger_data"):
         data[key] = initial.get(key, "")
     for key in [key for key in data if key.startswith("buttons-")]:
         del data[key]
