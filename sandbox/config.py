@@ -49,6 +49,7 @@ class FaultSettings:
 
     latency_ms: float = 0
     error_rate: float = 0.0
+    # 2xx is allowed on purpose: a "success" with a body the client cannot read is a fault too.
     error_status: int = 503
     error_body: str = "Service Unavailable"
     rate_429: float = 0.0
@@ -78,7 +79,7 @@ class FaultSettings:
             elif name == "timeout_hold_s":
                 values[name] = _number(value, name, 0, 3600)
             elif name == "error_status":
-                values[name] = _integer(value, name, 400, 599)
+                values[name] = _integer(value, name, 200, 599)
             elif name == "retry_after":
                 values[name] = _integer(value, name, 0, 86_400)
             elif name == "error_body":

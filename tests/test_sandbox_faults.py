@@ -175,7 +175,7 @@ def test_faults_endpoint_sets_replaces_and_resets(sandbox, http):
         ({"error_rate": "0.5"}, "error_rate must be a number"),
         ({"drop_rate": True}, "drop_rate must be a number"),
         ({"error_rate": 0.6, "drop_rate": 0.6}, "must add up to at most 1"),
-        ({"error_status": 200}, "error_status must be between 400 and 599"),
+        ({"error_status": 199}, "error_status must be between 200 and 599"),
         ({"seed": "x"}, "seed must be an integer"),
         ({"latency_ms": -1}, "latency_ms must be between"),
         ([], "faults must be a JSON object"),
