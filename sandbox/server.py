@@ -23,7 +23,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.config import ConfigError, SandboxConfig, add_cli_arguments, config_from_cli
+from sandbox.config import (
+    ConfigError,
+    FaultSettings,
+    SandboxConfig,
+    add_cli_arguments,
+    config_from_cli,
+)
 from sandbox.faults import FaultDecision, FaultInjector, FaultKind
 from sandbox.validation import Outcome, decode_file_data, validate_certainly, validate_dlg_send
 
@@ -433,7 +439,9 @@ def startup_line(server: SandboxServer) -> str:
     config = server.state.config
     line = f"Sandbox listening on {server.url} - bots: {config.describe_bots()}"
     if server.state.faults.settings.injects_faults:
-        active = {k: v for k, v in server.state.faults.settings.to_dict().items() if v}
+        defaults = FaultSettings().to_dict()
+        current = server.state.faults.settings.to_dict()
+        active = {k: v for k, v in current.items() if v != defaults[k]}
         line += f" - faults: {json.dumps(active)}"
     return line
 
