@@ -174,18 +174,15 @@ def measure(
     from sandbox.testing import RemoteSandbox, running_sandbox
 
     path = f"/v1/bots/sendmessage/{DEMO_DLG_TOKEN}"
-    if mode == "subprocess":
-        sandbox_cm = subprocess_server([sys.executable, "-m", "sandbox.server", "--port", "0"])
-        baseline_cm = subprocess_server([sys.executable, str(Path(__file__)), "--serve-baseline"])
-    else:
-        sandbox_cm = contextlib.nullcontext()
-        baseline_cm = in_process_baseline()
     with contextlib.ExitStack() as stack:
         if mode == "subprocess":
-            sandbox_url = stack.enter_context(sandbox_cm)
+            sandbox_command = [sys.executable, "-m", "sandbox.server", "--port", "0"]
+            baseline_command = [sys.executable, str(Path(__file__)), "--serve-baseline"]
+            sandbox_url = stack.enter_context(subprocess_server(sandbox_command))
+            baseline_url = stack.enter_context(subprocess_server(baseline_command))
         else:
             sandbox_url = stack.enter_context(running_sandbox()).url
-        baseline_url = stack.enter_context(baseline_cm)
+            baseline_url = stack.enter_context(in_process_baseline())
         run_load("warm-up", baseline_url + path, warmup, threads, 0)
         run_load("warm-up", sandbox_url + path, warmup, threads, 0)
         RemoteSandbox(sandbox_url).reset()

@@ -47,8 +47,10 @@ def _now() -> str:
 
 def _summarise(body: Any) -> Any:
     """Replace a document's base64 with its size and hash, so listings stay small."""
-    message = body.get("message") if isinstance(body, dict) else None
-    document = message.get("document") if isinstance(message, dict) else None
+    if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
+        return body
+    message: dict[str, Any] = body["message"]
+    document = message.get("document")
     if not isinstance(document, dict) or not isinstance(document.get("fileData"), str):
         return body
     data = decode_file_data(document["fileData"])
@@ -395,7 +397,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:

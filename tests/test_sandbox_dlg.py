@@ -230,7 +230,7 @@ def test_structural_violation_gets_400_malformed(sandbox, http, case):
     assert_malformed(post(sandbox, http, MALFORMED_CASES[case]))
 
 
-DOCUMENT_MALFORMED = {
+DOCUMENT_MALFORMED: dict[str, dict[str, Any]] = {
     "photo_and_video_together": {
         "photo": {"width": 1, "height": 1},
         "video": {"width": 1, "height": 1, "duration": 1},

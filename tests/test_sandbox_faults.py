@@ -257,7 +257,7 @@ def test_invalid_config_is_refused(data):
 def test_accept_any_recipient_accepts_everyone_with_stable_ids():
     config = replace(default_config(), accept_any_recipient=True)
     with running_sandbox(config) as handle, requests.Session() as http:
-        body = {**BODY, "recipient": {"appCustomerId": "C-0009999"}}
+        body: dict[str, Any] = {**BODY, "recipient": {"appCustomerId": "C-0009999"}}
         first = http.post(handle.dlg_url(DEMO_DLG_TOKEN), json=body, timeout=5).json()
         second = http.post(handle.dlg_url(DEMO_DLG_TOKEN), json=body, timeout=5).json()
         assert first["recipient_id"] == second["recipient_id"]
@@ -283,6 +283,7 @@ def test_command_line_server_prints_bots_not_tokens_and_stops_on_sigterm():
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
+        assert process.stdout is not None
         line = process.stdout.readline()
         assert "demo-dlg" in line
         assert "demo-certainly" in line
