@@ -143,6 +143,12 @@ class SandboxConfig:
                 raise ConfigError(f"bot {bot.name!r}: token already used by another bot")
             index[(bot.provider, bot.token)] = bot
         object.__setattr__(self, "_by_token", index)
+        # Every DLG user has a DLG id besides a customer or staff id, so a configured
+        # customer's DLG id is a valid `id` recipient too.
+        dlg_ids = set(self.recipients.get("id", {}))
+        for kind in ("appCustomerId", "appStaffId"):
+            dlg_ids.update(self.recipients.get(kind, {}).values())
+        object.__setattr__(self, "_dlg_ids", frozenset(dlg_ids))
 
     def find_bot(self, provider: str, token: str) -> BotConfig | None:
         return self._by_token.get((provider, token))  # type: ignore[attr-defined]
@@ -150,6 +156,8 @@ class SandboxConfig:
     def dlg_user_id(self, kind: str, value: str) -> str | None:
         """The DLG user id answered as `recipient_id`, or None for an unknown recipient."""
         known = self.recipients.get(kind, {}).get(value)
+        if known is None and kind == "id" and value in self._dlg_ids:  # type: ignore[attr-defined]
+            known = value
         if known is None and self.accept_any_recipient:
             return derive_dlg_user_id(kind, value)
         return known

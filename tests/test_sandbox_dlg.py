@@ -105,6 +105,7 @@ def test_missing_message_id_gets_a_generated_signed_64_bit_id(sandbox, http):
         ({"appCustomerId": "70021"}, "243540663"),
         ({"appStaffId": "S1001"}, "1520983744"),
         ({"id": "243540663"}, "243540663"),
+        ({"id": "2074022437"}, "2074022437"),
     ],
 )
 def test_each_recipient_kind_maps_to_its_dlg_user_id(sandbox, http, recipient, dlg_id):
@@ -307,9 +308,12 @@ def test_dead_bot_gets_500_not_alive(sandbox, http):
     assert_plain(response, 500, "Sender bot is not alive.")
 
 
-def test_unknown_recipient_gets_500_recepient_not_found(sandbox, http):
+@pytest.mark.parametrize(
+    "unknown", [{"appCustomerId": "99999"}, {"appStaffId": "S9999"}, {"id": "70023"}]
+)
+def test_unknown_recipient_gets_500_recepient_not_found(sandbox, http, unknown):
     body = text_body()
-    body["recipient"] = {"appCustomerId": "99999"}
+    body["recipient"] = unknown
     assert_plain(post(sandbox, http, body), 500, "Not delivered due to recepient not found.")
 
 
