@@ -276,9 +276,9 @@ def test_faults_from_the_config_are_active_at_start():
 # --- command line --------------------------------------------------------------------------
 
 
-def test_command_line_server_prints_bots_not_tokens_and_stops_on_sigterm():
+def test_command_line_server_never_prints_tokens_and_stops_on_sigterm():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "sandbox.server", "--port", "0", "--error-rate", "0.5"]
+    command = [sys.executable, "-m", "sandbox.server", "--port", "0", "--verbose", "--seed", "1"]
     process = subprocess.Popen(  # noqa: S603 (fixed command line)
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -290,13 +290,16 @@ def test_command_line_server_prints_bots_not_tokens_and_stops_on_sigterm():
         assert DEMO_DLG_TOKEN not in line
         assert DEMO_CERTAINLY_TOKEN not in line
         url = line.split("listening on ")[1].split()[0]
-        assert RemoteSandbox(url).faults()["error_rate"] == 0.5
+        assert RemoteSandbox(url).faults()["seed"] == 1
+        requests.post(f"{url}/v1/bots/sendmessage/{DEMO_DLG_TOKEN}", json=BODY, timeout=5)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
     finally:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=5)
+        _, log = process.communicate(timeout=5)
+    assert '"POST /v1/bots/sendmessage/<BOT-TOKEN> HTTP/1.1" 200' in log
+    assert DEMO_DLG_TOKEN not in log
 
 
 def test_command_line_rejects_a_bad_config_file(tmp_path):
