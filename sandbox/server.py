@@ -36,6 +36,7 @@ from sandbox.validation import Outcome, decode_file_data, validate_certainly, va
 DLG_ROUTE = re.compile(r"^/v1/bots/sendmessage/([^/]+)$")
 CERTAINLY_ROUTES = frozenset({"/actionsvc/trigger-message/", "/actionsvc/trigger-message"})
 MAX_BODY_BYTES = 8 * 1024 * 1024  # Akka HTTP's default max-content-length
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 RECORD_LIMIT = 200_000
 NOT_FOUND = "The requested resource could not be found."
 DLG_METHOD_NOT_ALLOWED = "HTTP method not allowed, supported methods: POST"
@@ -220,8 +221,24 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_text(400, f"Illegal 'Content-Length' header value: {declared}")
             raise _BodyRefused from None
-        self._refuse_if_too_big(length)
+        try:
+            self._refuse_if_too_big(length)
+        except _BodyRefused:
+            self._drain(length)
+            raise
         return self.rfile.read(length)
+
+    def _drain(self, length: int) -> None:
+        """Read (a bounded amount of) the refused body, so closing does not reset the
+        connection before the client has read the 413 answer."""
+        self.wfile.flush()
+        remaining = min(length, DRAIN_LIMIT_BYTES)
+        with contextlib.suppress(OSError):
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 64 * 1024))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
 
     def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []

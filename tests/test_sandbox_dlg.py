@@ -348,8 +348,8 @@ def test_unknown_path_gets_404(sandbox, http, path):
     assert_plain(response, 404, "The requested resource could not be found.")
 
 
-def test_body_over_eight_mib_gets_413(sandbox, http):
-    size = 8 * 1024 * 1024 + 1
+@pytest.mark.parametrize("size", [8 * 1024 * 1024 + 1, 20 * 1024 * 1024])
+def test_body_over_eight_mib_gets_413(sandbox, http, size):
     response = http.post(sandbox.dlg_url(DEMO_DLG_TOKEN), data=b" " * size, timeout=10)
     expected = (
         f"Request Content-Length of {size} bytes exceeds the configured limit of 8388608 bytes"
