@@ -21,7 +21,7 @@ from sandbox.defaults import DEMO_CERTAINLY_TOKEN, DEMO_DLG_TOKEN, default_confi
 from sandbox.testing import RemoteSandbox, SandboxHandle, running_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-BODY = {
+BODY: dict[str, Any] = {
     "recipient": {"appCustomerId": "70023"},
     "message": {"text": "Merhaba", "quickReplies": [], "quickRepliesV2": []},
 }
