@@ -6,6 +6,7 @@ the sandbox on loopback plays DLG and Certainly and records exactly what the con
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,6 +115,7 @@ def test_sender_composes_quick_replies_edits_buttons_and_sends_exactly_what_was_
     expect(json_preview).to_contain_text('"quickRepliesV2"')
     expect(json_preview).to_contain_text('"visit-call"')
     expect(json_preview).not_to_contain_text('"visit-later"')
+    previewed = json.loads(json_preview.inner_text())
 
     message_id = send(page)
 
@@ -142,6 +144,7 @@ def test_sender_composes_quick_replies_edits_buttons_and_sends_exactly_what_was_
             ],
         },
     }
+    assert received["body"] == previewed
 
 
 def test_recipient_search_picks_a_directory_entry_and_fills_its_placeholders(
@@ -183,6 +186,26 @@ def test_recipient_search_picks_a_directory_entry_and_fills_its_placeholders(
             "quickRepliesV2": [],
         },
     }
+
+
+def test_enter_in_the_recipient_search_searches_and_sends_nothing(
+    page: Page, live_server: Any, alice: User, dlg_bot: Bot, sandbox: SandboxHandle
+) -> None:
+    Recipient.objects.create(name="Ayşe Yılmaz", kind="appCustomerId", value="70023")
+    open_compose(page, live_server.url)
+    type_recipient(page, "DLG customer id", "70021")
+    page.get_by_label("Text", exact=True).fill("Your card is ready")
+    search = page.get_by_label("Find a recipient")
+    search.fill("Ayşe")
+
+    with swapped(page, "recipients"):
+        search.press("Enter")
+
+    expect(page.get_by_role("listbox").get_by_role("option")).to_have_text(
+        ["Ayşe Yılmaz DLG customer id 70023"]
+    )
+    expect(page).to_have_url(f"{live_server.url}/admin/console/compose/")
+    assert sandbox.requests() == []
 
 
 def test_change_clears_the_picked_recipient(
@@ -239,6 +262,27 @@ def test_rotated_photo_is_measured_before_sending_and_sent_with_its_displayed_si
     assert document["photo"] == {"width": 480, "height": 640}
     assert document["mimeType"] == "jpg"
     assert document["fileName"] == "branch-receipt.jpg"
+
+
+def test_choosing_video_after_the_upload_asks_for_its_size_and_duration(
+    page: Page, live_server: Any, alice: User, dlg_bot: Bot, tmp_path: Path
+) -> None:
+    clip = tmp_path / "tour.mp4"
+    clip.write_bytes(b"\0\0\0\x18ftypmp42" + b"\0" * 200)
+    open_compose(page, live_server.url)
+    choose_type(page, "Document")
+    with swapped(page, "upload"):
+        page.locator("#id_file").set_input_files(clip)
+    expect(page.get_by_test_id("chosen-file")).to_have_text("tour.mp4")
+
+    with swapped(page, "refresh"):
+        page.get_by_label("Send as").select_option(label="Video")
+
+    expect(page.get_by_label("Send as")).to_have_value("video")
+    expect(page.get_by_test_id("chosen-file")).to_have_text("tour.mp4")
+    for field in ("width", "height", "duration"):
+        page.locator(f"#id_{field}").fill({"width": "720", "height": "1280"}.get(field, "12"))
+    expect(page.get_by_test_id("bubble")).to_contain_text("▶ video · 12 s · 720 × 1280")
 
 
 def test_file_over_five_megabytes_is_refused_in_the_browser_before_any_upload(

@@ -1,5 +1,5 @@
 // Small behaviours htmx does not cover: refusing an oversized file before it is uploaded,
-// and copying the cURL command.
+// keeping Enter in the recipient search from sending, and copying the cURL command.
 "use strict";
 
 document.addEventListener("htmx:configRequest", (event) => {
@@ -16,6 +16,14 @@ document.addEventListener("htmx:configRequest", (event) => {
     const size = file.size.toLocaleString("en-US");
     error.textContent = `The file is ${size} bytes; DLG accepts files up to ${limit.toLocaleString("en-US")} bytes (5 MB).`;
     input.value = "";
+  }
+});
+
+// Enter in the recipient search means "search", not "send the message".
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.id === "id_recipient_search") {
+    event.preventDefault();
+    event.target.dispatchEvent(new Event("search"));
   }
 });
 
