@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,7 +13,10 @@ from django.urls import reverse
 
 from messaging.choices import AddressKind, MessageType, Provider, Status
 from messaging.fields import EncryptedTextField
+from messaging.lifecycle import IDENTITY_FIELDS, OUTCOME_FIELDS, ImmutableHistory, check_change
 from messaging.secrets import fingerprint
+
+SECRET_FIELDS = ("access_token", "webhook_secret")
 
 
 class Bot(models.Model):
@@ -52,6 +56,29 @@ class Bot(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and record who changed a secret (as fingerprints, never the value)."""
+        before = getattr(self, "_stored_secrets", dict.fromkeys(SECRET_FIELDS, ""))
+        super().save(*args, **kwargs)
+        after = {name: getattr(self, name) for name in SECRET_FIELDS}
+        for name in SECRET_FIELDS:
+            if before[name] != after[name]:
+                SecretChange.objects.create(
+                    bot=self,
+                    bot_name=self.name,
+                    secret=name,
+                    old_fingerprint=fingerprint(before[name]),
+                    new_fingerprint=fingerprint(after[name]),
+                    changed_by=self.updated_by,
+                )
+        self._stored_secrets = after
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Bot:
+        bot = super().from_db(db, field_names, values, **kwargs)
+        bot._stored_secrets = {name: getattr(bot, name, "") for name in SECRET_FIELDS}
+        return bot
+
     @property
     def token_fingerprint(self) -> str:
         return fingerprint(self.access_token)
@@ -62,6 +89,33 @@ class Bot(models.Model):
 
     def clean(self) -> None:
         self.base_url = self.base_url.rstrip("/")
+
+
+class SecretChange(models.Model):
+    """Every change of a bot's token or webhook secret: who, when, and which secret it became
+    (as fingerprints, so the log itself holds nothing worth stealing)."""
+
+    bot = models.ForeignKey(
+        Bot, on_delete=models.SET_NULL, null=True, blank=True, related_name="secret_changes"
+    )
+    bot_name = models.CharField(max_length=100)
+    secret = models.CharField(
+        max_length=20,
+        choices=[("access_token", "access token"), ("webhook_secret", "webhook app secret")],
+    )
+    old_fingerprint = models.CharField(max_length=40)
+    new_fingerprint = models.CharField(max_length=40)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        change = f"{self.old_fingerprint} → {self.new_fingerprint}"
+        return f"{self.bot_name}: {self.get_secret_display()} {change}"
 
 
 class Recipient(models.Model):
@@ -155,6 +209,21 @@ def new_message_id() -> str:
     return f"dlgc-{uuid.uuid4().hex}"
 
 
+class OutboundMessageQuerySet(models.QuerySet):
+    """Bulk writes obey the same rule as single ones: history is never deleted or rewritten."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableHistory("Sent messages cannot be deleted.")
+
+    def update(self, **kwargs: Any) -> int:
+        fixed = [
+            name for name in kwargs if name in IDENTITY_FIELDS or f"{name}_id" in IDENTITY_FIELDS
+        ]
+        if fixed:
+            raise ImmutableHistory(f"A sent message's {', '.join(fixed)} cannot be changed.")
+        return super().update(**kwargs)
+
+
 class OutboundMessage(models.Model):
     """One message the console tried to send, written before the call and updated after.
 
@@ -200,10 +269,15 @@ class OutboundMessage(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OutboundMessageQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "sent message"
-        permissions = [("send_message", "Can compose and send messages")]
+        permissions = [
+            ("send_message", "Can compose and send messages"),
+            ("export_history", "Can export the sent-message history"),
+        ]
         indexes = [
             models.Index(fields=["bot", "-created_at"], name="outbound_bot_created"),
             models.Index(fields=["status", "-created_at"], name="outbound_status_created"),
@@ -215,5 +289,31 @@ class OutboundMessage(models.Model):
     def __str__(self) -> str:
         return self.message_id
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Create freely; afterwards allow only what the send pipeline and events may change."""
+        stored = getattr(self, "_stored", None)
+        if not self._state.adding and stored is not None:
+            check_change(stored, self._snapshot())
+        super().save(*args, **kwargs)
+        self._remember()
+
     def get_absolute_url(self) -> str:
-        return reverse("admin:messaging_outboundmessage_change", args=[self.pk])
+        return reverse("messaging:history-detail", args=[self.message_id])
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableHistory("Sent messages cannot be deleted.")
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> OutboundMessage:
+        record = super().from_db(db, field_names, values, **kwargs)
+        record._remember()
+        return record
+
+    def _snapshot(self) -> dict[str, object]:
+        # Only loaded values: touching a deferred field here would cost a query per row.
+        loaded = self.__dict__
+        names = (*IDENTITY_FIELDS, *OUTCOME_FIELDS, "status")
+        return {name: loaded[name] for name in names if name in loaded}
+
+    def _remember(self) -> None:
+        self._stored = self._snapshot()
