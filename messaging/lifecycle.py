@@ -38,6 +38,7 @@ IDENTITY_FIELDS = (
     "message_type",
     "template_id",
     "file_id",
+    "summary",
     "request_body",
     "sender_id",
     "created_at",

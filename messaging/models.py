@@ -246,6 +246,11 @@ class OutboundMessage(models.Model):
     file = models.ForeignKey(
         StoredFile, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
+    summary = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The message's text or file name, for lists and search.",
+    )
     request_body = models.JSONField(
         help_text="The body exactly as sent, without the token and with file data summarised."
     )

@@ -28,7 +28,14 @@ from messaging.models import (
     new_message_id,
 )
 from messaging.providers import ProviderClient, ProviderError, client_class
-from messaging.providers.specs import Address, FieldError, InvalidMessage, Message, validate
+from messaging.providers.specs import (
+    Address,
+    Document,
+    FieldError,
+    InvalidMessage,
+    Message,
+    validate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +88,13 @@ class AlreadySent(Exception):
         self.record = record
 
 
+def summary_of(message: Message) -> str:
+    """One line saying what was sent: the text, or the file's name."""
+    text = message.file_name if isinstance(message, Document) else message.text
+    line = " ".join(text.split())
+    return line if len(line) <= 300 else line[:299] + "…"
+
+
 def check_sendable(bot: Bot) -> None:
     if not bot.is_active:
         raise InvalidMessage([FieldError("bot", f"The bot “{bot.name}” is switched off.")])
@@ -123,6 +137,7 @@ def send(
                 message_type=message.message_type,
                 template=template,
                 file=file,
+                summary=summary_of(message),
                 request_body=request.recorded_body,
                 status=Status.SENDING,
                 attempts=1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from messaging.views import compose
+from messaging.views import compose, history
 
 app_name = "messaging"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("compose/save-template/", compose.save_template, name="compose-save-template"),
     path("files/<str:sha256>/thumbnail/", compose.thumbnail, name="file-thumbnail"),
     path("sent/<str:message_id>/", compose.sent, name="sent"),
+    path("history/", history.history_list, name="history"),
+    path("history/export.csv", history.history_export, name="history-export"),
+    path("history/<str:message_id>/", history.history_detail, name="history-detail"),
+    path("history/<str:message_id>/file/", history.history_file, name="history-file"),
+    path("change-log/", history.change_log, name="change-log"),
 ]

@@ -6,31 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_files_and_send_permission'),
+        ("messaging", "0002_files_and_send_permission"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='outboundmessage',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('send_message', 'Can compose and send messages'), ('export_history', 'Can export the sent-message history')], 'verbose_name': 'sent message'},
+            name="outboundmessage",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [
+                    ("send_message", "Can compose and send messages"),
+                    ("export_history", "Can export the sent-message history"),
+                ],
+                "verbose_name": "sent message",
+            },
         ),
         migrations.CreateModel(
-            name='SecretChange',
+            name="SecretChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bot_name', models.CharField(max_length=100)),
-                ('secret', models.CharField(choices=[('access_token', 'access token'), ('webhook_secret', 'webhook app secret')], max_length=20)),
-                ('old_fingerprint', models.CharField(max_length=40)),
-                ('new_fingerprint', models.CharField(max_length=40)),
-                ('changed_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('bot', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='secret_changes', to='messaging.bot')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("bot_name", models.CharField(max_length=100)),
+                (
+                    "secret",
+                    models.CharField(
+                        choices=[
+                            ("access_token", "access token"),
+                            ("webhook_secret", "webhook app secret"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("old_fingerprint", models.CharField(max_length=40)),
+                ("new_fingerprint", models.CharField(max_length=40)),
+                ("changed_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "bot",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="secret_changes",
+                        to="messaging.bot",
+                    ),
+                ),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
     ]

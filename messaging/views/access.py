@@ -17,13 +17,13 @@ from django.http import HttpRequest, HttpResponse
 View = Callable[..., HttpResponse]
 
 
-def permission_view(*perms: str) -> Callable[[View], View]:
-    """Wrap a view as an admin page that answers 403 to staff lacking ``perms``."""
+def console_view(allowed: Callable[[Any], bool]) -> Callable[[View], View]:
+    """Wrap a view as an admin page that answers 403 to staff for whom ``allowed`` is false."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not request.user.has_perms(perms):
+            if not allowed(request.user):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -32,4 +32,14 @@ def permission_view(*perms: str) -> Callable[[View], View]:
     return decorate
 
 
+def permission_view(*perms: str) -> Callable[[View], View]:
+    return console_view(lambda user: user.has_perms(perms))
+
+
 send_view = permission_view("messaging.send_message")
+#: The history: all of it with the view permission, one's own sends with the send permission.
+history_view = console_view(
+    lambda user: (
+        user.has_perm("messaging.view_outboundmessage") or user.has_perm("messaging.send_message")
+    )
+)

@@ -11,10 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from messaging import roles
 from messaging.choices import MessageType, Provider
 from messaging.models import Bot, MessageTemplate, Recipient
 from sandbox import defaults
@@ -65,20 +66,11 @@ TEMPLATES: list[dict[str, Any]] = [
     },
 ]
 
-# username → (what they do, the permissions they hold until the roles issue adds groups)
-USERS: dict[str, tuple[str, list[str]]] = {
-    "admin": ("superuser", []),
-    "sender": (
-        "composes and sends",
-        [
-            "send_message",
-            "view_bot",
-            "view_recipient",
-            "view_messagetemplate",
-            "view_outboundmessage",
-        ],
-    ),
-    "auditor": ("reads the history", ["view_outboundmessage"]),
+# username → (what they do, their group; the admin is a superuser)
+USERS: dict[str, tuple[str, str | None]] = {
+    "admin": ("superuser", None),
+    "sender": ("composes and sends", roles.SENDERS),
+    "auditor": ("reads and exports the history", roles.AUDITORS),
 }
 
 
@@ -118,11 +110,12 @@ class Command(BaseCommand):
 
     def _users(self) -> None:
         User = get_user_model()
-        for username, (role, codenames) in USERS.items():
+        for username, (role, group) in USERS.items():
             user, created = User.objects.get_or_create(
-                username=username, defaults={"is_staff": True, "is_superuser": role == "superuser"}
+                username=username, defaults={"is_staff": True, "is_superuser": group is None}
             )
-            user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+            if group is not None:
+                user.groups.set([Group.objects.get(name=group)])
             if created:
                 password = secrets.token_urlsafe(12)
                 user.set_password(password)
