@@ -72,3 +72,14 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
     UNKNOWN = "unknown", "Unknown outcome"
     EXPIRED = "expired", "Expired"
+
+
+class EventType(models.TextChoices):
+    """What a platform event says happened; anything unrecognised is kept as ``unknown``."""
+
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    REPLY = "reply", "Reply"
+    BUTTON = "button", "Button pressed"
+    UNKNOWN = "unknown", "Unknown event"

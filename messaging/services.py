@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from messaging import events
 from messaging.choices import Status
 from messaging.models import (
     Bot,
@@ -180,6 +181,8 @@ def send(
         record.sent_at = timezone.now()
         logger.info("Send %s via bot %s accepted", record.message_id, bot.name)
     _save_outcome(record)
+    if record.status == Status.ACCEPTED:
+        events.catch_up(record)
     return record
 
 
