@@ -6,41 +6,22 @@ handed the same explicit world as a file instead of sharing code or a database.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from sandbox.values import ConfigError, boolean, integer, number, strip_comments
+from sandbox.webhook_config import CustomerSettings, DeliverySettings, WebhookConfig
 
 PROVIDERS = ("dlg", "certainly")
 DLG_RECIPIENT_KINDS = ("appCustomerId", "appStaffId", "id")
 CERTAINLY_RECIPIENT_KIND = "user_id"
 RECIPIENT_KINDS = (*DLG_RECIPIENT_KINDS, CERTAINLY_RECIPIENT_KIND)
 SHARE_FIELDS = ("drop_rate", "rate_429", "error_rate", "timeout_rate")
-
-
-class ConfigError(ValueError):
-    """A configuration or fault setting the sandbox refuses, with a message meant for people."""
-
-
-def _number(value: Any, name: str, low: float, high: float) -> float:
-    # bool is an int subclass; "true" as a rate is a caller bug, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
-    return value
-
-
-def _integer(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, got {value!r}")
-    return value
+WEBHOOK_SHARE_FIELDS = ("webhook_loss_rate", "webhook_duplicate_rate")
 
 
 @dataclass(frozen=True)
@@ -58,6 +39,11 @@ class FaultSettings:
     timeout_hold_s: float = 30.0
     drop_rate: float = 0.0
     seed: int | None = None
+    # Webhook faults act on events after acceptance, so they are not bands of the request draw.
+    webhook_delay_ms: float = 0
+    webhook_loss_rate: float = 0.0
+    webhook_duplicate_rate: float = 0.0
+    webhook_reorder: bool = False
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> FaultSettings:
@@ -72,22 +58,24 @@ class FaultSettings:
             )
         values: dict[str, Any] = {}
         for name, value in data.items():
-            if name in SHARE_FIELDS:
-                values[name] = _number(value, name, 0, 1)
-            elif name == "latency_ms":
-                values[name] = _number(value, name, 0, 600_000)
+            if name in SHARE_FIELDS or name in WEBHOOK_SHARE_FIELDS:
+                values[name] = number(value, name, 0, 1)
+            elif name in ("latency_ms", "webhook_delay_ms"):
+                values[name] = number(value, name, 0, 600_000)
             elif name == "timeout_hold_s":
-                values[name] = _number(value, name, 0, 3600)
+                values[name] = number(value, name, 0, 3600)
             elif name == "error_status":
-                values[name] = _integer(value, name, 200, 599)
+                values[name] = integer(value, name, 200, 599)
             elif name == "retry_after":
-                values[name] = _integer(value, name, 0, 86_400)
+                values[name] = integer(value, name, 0, 86_400)
+            elif name == "webhook_reorder":
+                values[name] = boolean(value, name)
             elif name == "error_body":
                 if not isinstance(value, str):
                     raise ConfigError(f"error_body must be a string, got {value!r}")
                 values[name] = value
             elif name == "seed" and value is not None:
-                values[name] = _integer(value, name, -(2**63), 2**63 - 1)
+                values[name] = integer(value, name, -(2**63), 2**63 - 1)
         settings = cls(**values)
         total = sum(getattr(settings, name) for name in SHARE_FIELDS)
         if total > 1 + 1e-9:
@@ -99,7 +87,13 @@ class FaultSettings:
 
     @property
     def injects_faults(self) -> bool:
-        return self.latency_ms > 0 or any(getattr(self, name) > 0 for name in SHARE_FIELDS)
+        shares = (*SHARE_FIELDS, *WEBHOOK_SHARE_FIELDS)
+        return (
+            self.latency_ms > 0
+            or self.webhook_delay_ms > 0
+            or self.webhook_reorder
+            or any(getattr(self, name) > 0 for name in shares)
+        )
 
 
 @dataclass(frozen=True)
@@ -110,6 +104,7 @@ class BotConfig:
     provider: str
     token: str
     alive: bool = True
+    webhook: WebhookConfig | None = None
 
 
 def derive_dlg_user_id(kind: str, value: str) -> str:
@@ -128,6 +123,8 @@ class SandboxConfig:
     recipients: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     faults: FaultSettings = field(default_factory=FaultSettings)
     accept_any_recipient: bool = False
+    webhooks: DeliverySettings = field(default_factory=DeliverySettings)
+    customer: CustomerSettings = field(default_factory=CustomerSettings)
 
     def __post_init__(self) -> None:
         names = [bot.name for bot in self.bots]
@@ -139,10 +136,13 @@ class SandboxConfig:
                 raise ConfigError(f"bot {bot.name!r}: provider must be one of {PROVIDERS}")
             if not bot.token:
                 raise ConfigError(f"bot {bot.name!r}: token must not be empty")
+            if bot.webhook is not None and bot.provider != "dlg":
+                raise ConfigError(f"bot {bot.name!r}: only DLG bots have webhooks")
             if (bot.provider, bot.token) in index:
                 raise ConfigError(f"bot {bot.name!r}: token already used by another bot")
             index[(bot.provider, bot.token)] = bot
         object.__setattr__(self, "_by_token", index)
+        object.__setattr__(self, "_by_name", {bot.name: bot for bot in self.bots})
         # Every DLG user has a DLG id besides a customer or staff id, so a configured
         # customer's DLG id is a valid `id` recipient too.
         dlg_ids = set(self.recipients.get("id", {}))
@@ -152,6 +152,22 @@ class SandboxConfig:
 
     def find_bot(self, provider: str, token: str) -> BotConfig | None:
         return self._by_token.get((provider, token))  # type: ignore[attr-defined]
+
+    def bot_named(self, name: str) -> BotConfig | None:
+        return self._by_name.get(name)  # type: ignore[attr-defined]
+
+    def with_webhook(self, name: str, webhook: WebhookConfig | None) -> SandboxConfig:
+        """A copy where bot `name` has this webhook (the config itself never changes)."""
+        bots = tuple(replace(b, webhook=webhook) if b.name == name else b for b in self.bots)
+        return replace(self, bots=bots)
+
+    def customer_of(self, dlg_id: str) -> tuple[str, str] | None:
+        """The configured customer or staff number behind a DLG user id, if any."""
+        for kind in ("appCustomerId", "appStaffId"):
+            for value, known in self.recipients.get(kind, {}).items():
+                if known == dlg_id:
+                    return kind, value
+        return None
 
     def dlg_user_id(self, kind: str, value: str) -> str | None:
         """The DLG user id answered as `recipient_id`, or None for an unknown recipient."""
@@ -176,30 +192,35 @@ class SandboxConfig:
 
     def public_dict(self) -> dict[str, Any]:
         """Everything except tokens, for GET /_sandbox/config."""
+        bots: list[dict[str, Any]] = []
+        for bot in self.bots:
+            bots.append({"name": bot.name, "provider": bot.provider, "alive": bot.alive})
+            if bot.webhook is not None:
+                bots[-1]["webhook"] = bot.webhook.public_dict()
         return {
-            "bots": [{"name": b.name, "provider": b.provider, "alive": b.alive} for b in self.bots],
+            "bots": bots,
             "recipients": {kind: dict(values) for kind, values in self.recipients.items()},
             "faults": self.faults.to_dict(),
             "accept_any_recipient": self.accept_any_recipient,
+            "webhooks": asdict(self.webhooks),
+            "customer": asdict(self.customer),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The config-file form (tokens included), e.g. to hand the world to a subprocess."""
+        """The config-file form (tokens and secrets included), e.g. for a subprocess."""
         data = self.public_dict()
         data["bots"] = [asdict(bot) for bot in self.bots]
+        for bot in data["bots"]:
+            if bot["webhook"] is None:
+                del bot["webhook"]
         return data
-
-
-def _strip_comments(data: Mapping[str, Any]) -> dict[str, Any]:
-    # JSON has no comments; keys starting with "_" document the file and are ignored.
-    return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
 def _bot_from_mapping(data: Any, position: int) -> BotConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(f"bots[{position}] must be an object")
-    data = _strip_comments(data)
-    unknown = set(data) - {"name", "provider", "token", "alive"}
+    data = strip_comments(data)
+    unknown = set(data) - {"name", "provider", "token", "alive", "webhook"}
     if unknown:
         raise ConfigError(f"bots[{position}]: unknown key(s) {', '.join(sorted(unknown))}")
     for key in ("name", "provider", "token"):
@@ -208,14 +229,17 @@ def _bot_from_mapping(data: Any, position: int) -> BotConfig:
     alive = data.get("alive", True)
     if not isinstance(alive, bool):
         raise ConfigError(f"bots[{position}].alive must be true or false")
-    return BotConfig(data["name"], data["provider"], data["token"], alive)
+    webhook = None
+    if "webhook" in data:
+        webhook = WebhookConfig.from_mapping(data["webhook"], f"bots[{position}].webhook")
+    return BotConfig(data["name"], data["provider"], data["token"], alive, webhook)
 
 
 def _recipients_from_mapping(data: Any) -> dict[str, dict[str, str]]:
     if not isinstance(data, Mapping):
         raise ConfigError("recipients must be an object keyed by recipient kind")
     result: dict[str, dict[str, str]] = {}
-    for kind, values in _strip_comments(data).items():
+    for kind, values in strip_comments(data).items():
         if kind not in RECIPIENT_KINDS:
             raise ConfigError(f"recipients: unknown kind {kind!r}; known: {RECIPIENT_KINDS}")
         if isinstance(values, list):
@@ -233,15 +257,22 @@ def _recipients_from_mapping(data: Any) -> dict[str, dict[str, str]]:
 
 
 def _faults_without_comments(data: Any) -> Any:
-    return _strip_comments(data) if isinstance(data, Mapping) else data
+    return strip_comments(data) if isinstance(data, Mapping) else data
 
 
 def config_from_dict(data: Any) -> SandboxConfig:
     """Build a config from the parsed JSON file form documented in example-config.json."""
     if not isinstance(data, Mapping):
         raise ConfigError("the config must be a JSON object")
-    data = _strip_comments(data)
-    unknown = set(data) - {"bots", "recipients", "faults", "accept_any_recipient"}
+    data = strip_comments(data)
+    unknown = set(data) - {
+        "bots",
+        "recipients",
+        "faults",
+        "accept_any_recipient",
+        "webhooks",
+        "customer",
+    }
     if unknown:
         raise ConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     bots = data.get("bots", [])
@@ -255,6 +286,8 @@ def config_from_dict(data: Any) -> SandboxConfig:
         recipients=_recipients_from_mapping(data.get("recipients", {})),
         faults=FaultSettings.from_mapping(_faults_without_comments(data.get("faults", {}))),
         accept_any_recipient=accept_any,
+        webhooks=DeliverySettings.from_mapping(data.get("webhooks", {})),
+        customer=CustomerSettings.from_mapping(data.get("customer", {})),
     )
 
 
@@ -264,36 +297,3 @@ def load_config(path: str | Path) -> SandboxConfig:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read sandbox config {path}: {exc}") from exc
     return config_from_dict(data)
-
-
-def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by `manage.py sandbox` and `python -m sandbox.server`."""
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    parser.add_argument("--config", help="JSON world file (see sandbox/example-config.json)")
-    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    parser.add_argument("--latency-ms", type=float, help="delay added before every answer")
-    parser.add_argument("--error-rate", type=float, help="share answered with --error-status")
-    parser.add_argument("--error-status", type=int, help="status for injected errors (503)")
-    parser.add_argument("--rate-429", type=float, help="share answered 429 Too Many Requests")
-    parser.add_argument("--retry-after", type=int, help="Retry-After seconds on 429 (1)")
-    parser.add_argument("--timeout-rate", type=float, help="share accepted but never answered")
-    parser.add_argument("--timeout-hold-s", type=float, help="how long an unanswered one is held")
-    parser.add_argument("--drop-rate", type=float, help="share closed without any response")
-    parser.add_argument("--seed", type=int, help="seed for reproducible fault decisions")
-
-
-def config_from_cli(options: Mapping[str, Any]) -> SandboxConfig:
-    """The config file (or the demo world) with fault options from the command line on top."""
-    if options.get("config"):
-        config = load_config(options["config"])
-    else:
-        from sandbox.defaults import default_config
-
-        config = default_config()
-    names = (*SHARE_FIELDS, "latency_ms", "error_status", "retry_after", "timeout_hold_s", "seed")
-    overrides = {name: options[name] for name in names if options.get(name) is not None}
-    if not overrides:
-        return config
-    faults = FaultSettings.from_mapping({**config.faults.to_dict(), **overrides})
-    return replace(config, faults=faults)

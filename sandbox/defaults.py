@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.config import BotConfig, SandboxConfig
+from sandbox.webhook_config import DOCS_APP_ID, CustomerSettings, DeliverySettings, WebhookConfig
 
 DEMO_DLG_BOT_NAME = "demo-dlg"
 DEMO_DLG_TOKEN = "66509fe2ec7ea9d6ec63c26eedab20f5"  # noqa: S105 (public demo value)
@@ -17,6 +18,15 @@ DEMO_DLG_TOKEN = "66509fe2ec7ea9d6ec63c26eedab20f5"  # noqa: S105 (public demo v
 DEMO_DEAD_BOT_NAME = "demo-dlg-dead"
 # Configured but switched off: every send answers 500 "Sender bot is not alive."
 DEMO_DEAD_BOT_TOKEN = "03bc08d9646d041c0a2f43e6c20a151b"  # noqa: S105 (public demo value)
+
+# The demo bot's webhook block. Its url stays unset until a receiver is named
+# (`--webhook-url`, PUT /_sandbox/webhook), so a plain demo run posts nowhere.
+DEMO_DLG_WEBHOOK_ID = "demo-dlg-webhook"
+DEMO_DLG_WEBHOOK_SECRET = "5f1c0e9a7b3d42c6a8e19f04b7d2c63e9a1f5b08"  # noqa: S105 (public demo value)
+DEMO_DLG_APP_ID = DOCS_APP_ID
+DEMO_DLG_SENDER_ID = str(DOCS_APP_ID)
+# Short enough that a person clicking through the demo sees statuses move.
+DEMO_FLUSH_MS = 700
 
 DEMO_CERTAINLY_BOT_NAME = "demo-certainly"
 DEMO_CERTAINLY_TOKEN = "XMqtnqvesXZGCzg8oH07vbSNPOqtlswDyiLmSSAnZ9sTVTM7"  # noqa: S105 (public demo value)
@@ -96,15 +106,28 @@ DEMO_RECIPIENTS: list[dict[str, Any]] = [
 ]
 
 
+def demo_dlg_webhook(url: str | None = None) -> WebhookConfig:
+    """The demo DLG bot's webhook, optionally pointed at a receiver."""
+    return WebhookConfig(
+        app_secret=DEMO_DLG_WEBHOOK_SECRET,
+        id=DEMO_DLG_WEBHOOK_ID,
+        url=url,
+        app_id=DEMO_DLG_APP_ID,
+        sender_id=DEMO_DLG_SENDER_ID,
+    )
+
+
 def default_config() -> SandboxConfig:
     """A fresh copy of the demo world: three bots (one not alive) and the demo recipients."""
     recipients = {kind: dict(values) for kind, values in DEMO_DLG_USER_IDS.items()}
     recipients["user_id"] = {user_id: user_id for user_id in DEMO_CERTAINLY_USER_IDS}
     return SandboxConfig(
         bots=(
-            BotConfig(DEMO_DLG_BOT_NAME, "dlg", DEMO_DLG_TOKEN),
+            BotConfig(DEMO_DLG_BOT_NAME, "dlg", DEMO_DLG_TOKEN, webhook=demo_dlg_webhook()),
             BotConfig(DEMO_DEAD_BOT_NAME, "dlg", DEMO_DEAD_BOT_TOKEN, alive=False),
             BotConfig(DEMO_CERTAINLY_BOT_NAME, "certainly", DEMO_CERTAINLY_TOKEN),
         ),
         recipients=recipients,
+        webhooks=DeliverySettings(flush_ms=DEMO_FLUSH_MS),
+        customer=CustomerSettings(),
     )

@@ -44,6 +44,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._settings = FaultSettings()
         self._rng = random.Random()
+        # Its own sequence, so webhook events never shift which requests get faults.
+        self._webhook_rng = random.Random()
         self.configure(settings or FaultSettings())
 
     @property
@@ -56,6 +58,7 @@ class FaultInjector:
         with self._lock:
             self._settings = settings
             self._rng = random.Random(settings.seed)
+            self._webhook_rng = random.Random(settings.seed)
         return settings
 
     def configure_from_mapping(self, data: Mapping[str, Any]) -> FaultSettings:
@@ -83,3 +86,12 @@ class FaultInjector:
             if draw < edge:
                 return FaultDecision(kind, settings)
         return FaultDecision(FaultKind.NONE, settings)
+
+    def webhook_draw(self) -> float:
+        """One uniform draw from the webhook fault sequence (loss, duplicates, reordering)."""
+        with self._lock:
+            return self._webhook_rng.random()
+
+    def webhook_shuffle(self, items: list[Any]) -> None:
+        with self._lock:
+            self._webhook_rng.shuffle(items)

@@ -15,20 +15,15 @@ import signal
 import socket
 import sys
 import threading
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from sandbox.config import (
-    ConfigError,
-    FaultSettings,
-    SandboxConfig,
-    add_cli_arguments,
-    config_from_cli,
-)
+from sandbox.cli import add_cli_arguments, config_from_cli
+from sandbox.config import ConfigError, FaultSettings, SandboxConfig
+from sandbox.control import handle_control
 from sandbox.faults import FaultDecision, FaultInjector, FaultKind
-from sandbox.records import Recorder
+from sandbox.state import SandboxState
 from sandbox.validation import validate_certainly, validate_dlg_send
 
 DLG_ROUTE = re.compile(r"^/v1/bots/sendmessage/([^/]+)$")
@@ -37,17 +32,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # Akka HTTP's default max-content-length
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 NOT_FOUND = "The requested resource could not be found."
 DLG_METHOD_NOT_ALLOWED = "HTTP method not allowed, supported methods: POST"
-
-
-@dataclass
-class SandboxState:
-    """Everything handler threads share; the config itself is immutable."""
-
-    config: SandboxConfig
-    recorder: Recorder = field(default_factory=Recorder)
-    faults: FaultInjector = field(default_factory=FaultInjector)
-    verbose: bool = False
-    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 class _BodyRefused(Exception):
@@ -217,6 +201,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         answered = decision.kind is not FaultKind.TIMEOUT
         if outcome.accepted:
             state.recorder.record_message(platform, outcome, answered)
+            if platform == "dlg":
+                # Also when the answer is withheld: the message went out all the same.
+                state.message_accepted(outcome)
         state.recorder.log_request(platform, self.command, path, outcome.status, decision.kind)
         if not answered:
             # The message went out but the answer never comes: the client sees a read timeout.
@@ -239,57 +226,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send_text(settings.error_status, settings.error_body)
 
     def _control(self, route: str, query: str, body: bytes) -> None:
-        state = self.server.state
-        params = parse_qs(query)
-        try:
-            since = int(params.get("since", ["0"])[0])
-        except ValueError:
-            self._send_json(400, {"error": "since must be an integer sequence number"})
-            return
-        summary = params.get("summary", ["0"])[0].lower() in ("1", "true", "yes")
-        allowed = {
-            "health": ("GET",),
-            "messages": ("GET", "DELETE"),
-            "requests": ("GET", "DELETE"),
-            "faults": ("GET", "PUT", "POST", "DELETE"),
-            "stats": ("GET",),
-            "config": ("GET",),
-        }
-        if route not in allowed:
-            self._send_json(404, {"error": f"unknown control endpoint /_sandbox/{route}"})
-            return
-        if self.command not in allowed[route]:
-            methods = ", ".join(allowed[route])
-            self._send_json(405, {"error": f"use {methods}"}, {"Allow": methods})
-            return
-        if self.command == "DELETE" and route in ("messages", "requests"):
-            state.recorder.clear()
-            self._send_json(200, {"cleared": True})
-        elif route == "health":
-            self._send_json(200, {"ok": True})
-        elif route == "messages":
-            self._send_json(200, {"messages": state.recorder.messages(since, summary)})
-        elif route == "requests":
-            self._send_json(200, {"requests": state.recorder.requests(since)})
-        elif route == "stats":
-            self._send_json(200, state.recorder.stats())
-        elif route == "config":
-            self._send_json(200, state.config.public_dict())
-        elif self.command == "DELETE":
-            self._send_json(200, {"faults": state.faults.reset().to_dict()})
-        elif self.command == "GET":
-            self._send_json(200, {"faults": state.faults.settings.to_dict()})
-        else:
-            self._set_faults(body)
-
-    def _set_faults(self, body: bytes) -> None:
-        try:
-            data = json.loads(body or b"{}")
-            settings = self.server.state.faults.configure_from_mapping(data)
-        except (ValueError, ConfigError) as exc:
-            self._send_json(400, {"error": str(exc)})
-            return
-        self._send_json(200, {"faults": settings.to_dict()})
+        status, data, headers = handle_control(self.server.state, self.command, route, query, body)
+        self._send_json(status, data, headers)
 
 
 class SandboxServer(ThreadingHTTPServer):
@@ -322,7 +260,7 @@ class SandboxServer(ThreadingHTTPServer):
 
     def stop(self) -> None:
         """Stop serve_forever (running in another thread), release held answers, close all."""
-        self.state.stopping.set()
+        self.state.close()
         self.shutdown()
         self.server_close()
         with self._open_lock:
@@ -355,6 +293,9 @@ def startup_line(server: SandboxServer) -> str:
         current = server.state.faults.settings.to_dict()
         active = {k: v for k, v in current.items() if v != defaults[k]}
         line += f" - faults: {json.dumps(active)}"
+    hooks = [f"{b.name} -> {b.webhook.url}" for b in config.bots if b.webhook and b.webhook.url]
+    if hooks:
+        line += f" - webhooks: {', '.join(hooks)}"
     return line
 
 
@@ -371,7 +312,7 @@ def serve_until_signalled(server: SandboxServer) -> None:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        server.state.stopping.set()
+        server.state.close()
         server.server_close()
 
 

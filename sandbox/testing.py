@@ -32,7 +32,11 @@ class SandboxHandle:
     def __init__(self, server: SandboxServer) -> None:
         self._server = server
         self.url: str = server.url
-        self.config: SandboxConfig = server.state.config
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The current world (a bot's webhook may have been changed at run time)."""
+        return self._server.state.config
 
     def dlg_url(self, token: str) -> str:
         return f"{self.url}{DLG_SEND_PATH}{token}"
@@ -59,10 +63,46 @@ class SandboxHandle:
         """Replace all faults (unnamed ones turn off); raises ConfigError on bad values."""
         return self._server.state.faults.configure_from_mapping(settings).to_dict()
 
+    def webhooks(self, since: int = 0) -> list[dict[str, Any]]:
+        """Webhook POSTs made (one record per attempt), as GET /_sandbox/webhooks lists them."""
+        return _copy(self._server.state.webhooks.records(since))
+
+    def webhook_counts(self) -> dict[str, int]:
+        return self._server.state.webhooks.counts()
+
+    def set_webhook(
+        self,
+        bot_name: str,
+        url: str | None,
+        app_secret: str | None = None,
+        signature: str | None = None,
+    ) -> dict[str, Any]:
+        """Point a DLG bot's webhook at `url` (None: no events); raises ConfigError/KeyError."""
+        state = self._server.state
+        return state.set_webhook(bot_name, url, app_secret, signature).public_dict()
+
+    def flush(self) -> dict[str, int]:
+        """Post every buffered webhook event now and wait until the POSTs are done."""
+        return self._server.state.webhooks.flush()
+
+    def press(
+        self, message_id: str, payload: str | None = None, button: int | None = None
+    ) -> dict[str, Any]:
+        """The customer presses a button of the message (the first when neither is given)."""
+        return {"sent": self._server.state.customer.press(message_id, payload, button)}
+
+    def reply(self, message_id: str, text: str) -> dict[str, Any]:
+        return {"sent": self._server.state.customer.reply(message_id, text)}
+
+    def read(self, message_id: str) -> dict[str, Any]:
+        return {"sent": self._server.state.customer.read(message_id)}
+
     def reset(self) -> None:
-        """Clear records, counters and faults: each test starts from a quiet sandbox."""
-        self._server.state.recorder.clear()
+        """Clear records, pending events, faults and run-time webhook changes: each test
+        starts from a quiet sandbox."""
+        self._server.state.clear()
         self._server.state.faults.reset()
+        self._server.state.reset_webhooks()
 
 
 @contextmanager
@@ -132,6 +172,46 @@ class RemoteSandbox:
     def set_faults(self, **settings: Any) -> dict[str, Any]:
         return self._call("PUT", "faults", settings)["faults"]
 
+    def webhooks(self, since: int = 0) -> list[dict[str, Any]]:
+        return self._call("GET", f"webhooks?since={since}")["webhooks"]
+
+    def webhook_counts(self) -> dict[str, int]:
+        return self._call("GET", "webhooks?since=0")["counts"]
+
+    def set_webhook(
+        self,
+        bot_name: str,
+        url: str | None,
+        app_secret: str | None = None,
+        signature: str | None = None,
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {"bot": bot_name, "url": url}
+        if app_secret is not None:
+            payload["app_secret"] = app_secret
+        if signature is not None:
+            payload["signature"] = signature
+        return self._call("PUT", "webhook", payload)["webhooks"][bot_name]
+
+    def flush(self) -> dict[str, int]:
+        return self._call("POST", "webhooks/flush", {})
+
+    def press(
+        self, message_id: str, payload: str | None = None, button: int | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {"message_id": message_id}
+        if payload is not None:
+            data["payload"] = payload
+        if button is not None:
+            data["button"] = button
+        return self._call("POST", "customer/press", data)
+
+    def reply(self, message_id: str, text: str) -> dict[str, Any]:
+        return self._call("POST", "customer/reply", {"message_id": message_id, "text": text})
+
+    def read(self, message_id: str) -> dict[str, Any]:
+        return self._call("POST", "customer/read", {"message_id": message_id})
+
     def reset(self) -> None:
         self._call("DELETE", "messages")
         self._call("DELETE", "faults")
+        self._call("DELETE", "webhook")

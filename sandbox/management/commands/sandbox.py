@@ -7,14 +7,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sandbox.config import ConfigError, add_cli_arguments, config_from_cli
+from sandbox.cli import add_cli_arguments, config_from_cli
+from sandbox.config import ConfigError
 from sandbox.server import make_server, serve_until_signalled, startup_line
 
 
 class Command(BaseCommand):
     help = (
         "Serve a local emulator of DLG's SendMessage API and Certainly's Trigger Message API, "
-        "with optional fault injection. Control endpoints live under /_sandbox/."
+        "with optional fault injection and DLG webhook events from an emulated customer "
+        "(--webhook-url). Control endpoints live under /_sandbox/."
     )
     requires_system_checks: list[str] = []  # the emulator needs no database or models
 
