@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from messaging.choices import EventType, Status
+from messaging.choices import EventType, MessageType, Provider, Status
 from messaging.lifecycle import can_move
 from messaging.models import Bot, MessageEvent, OutboundMessage, WebhookBatch
 from messaging.webhooks import EnvelopeError, ParsedEvent, parse, press_of
@@ -31,6 +31,9 @@ STATUS_OF: dict[str, str] = {
 }
 RANK: dict[str, int] = {Status.ACCEPTED: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.READ: 4}
 MAX_WATERMARK_MOVES = 1000
+#: How long an open page keeps asking for news of a message.
+WATCH_FOR = timedelta(hours=1)
+FINAL = frozenset({Status.FAILED, Status.EXPIRED})
 
 
 def _dedupe_key(event: ParsedEvent, mid: str) -> str:
@@ -188,3 +191,25 @@ def receive(bot: Bot, body: bytes, signature_form: str) -> tuple[WebhookBatch, i
     batch.event_count = len(events)
     batch.save(update_fields=["event_count"])
     return batch, record(bot, batch, events)
+
+
+def watching(message: OutboundMessage) -> bool:
+    """Whether news of this message may still come: pages poll only while it may.
+
+    A DLG message may still be sent, delivered, read, and for quick replies pressed; Certainly
+    sends no events, so only its own send is awaited. After an hour, pages stop asking.
+    """
+    if timezone.now() - message.created_at > WATCH_FOR or message.status in FINAL:
+        return False
+    if message.bot.provider != Provider.DLG:
+        return message.status in (Status.QUEUED, Status.SENDING)
+    if message.status != Status.READ:
+        return True
+    return (
+        message.message_type == MessageType.QUICK_REPLIES
+        and not message.events.filter(kind=EventType.BUTTON).exists()
+    )
+
+
+def timeline(message: OutboundMessage) -> list[MessageEvent]:
+    return list(message.events.order_by("occurred_at", "id"))

@@ -22,5 +22,6 @@ urlpatterns = [
     path("history/export.csv", history.history_export, name="history-export"),
     path("history/<str:message_id>/", history.history_detail, name="history-detail"),
     path("history/<str:message_id>/file/", history.history_file, name="history-file"),
+    path("replies/", history.replies, name="replies"),
     path("change-log/", history.change_log, name="change-log"),
 ]

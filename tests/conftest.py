@@ -46,6 +46,17 @@ def dlg_bot(db: Any, sandbox: SandboxHandle) -> Bot:
 
 
 @pytest.fixture
+def hooked_bot(dlg_bot: Bot) -> Bot:
+    """The DLG bot with a webhook app secret, ready to receive signed events."""
+    from tests.webhook_helpers import SECRET
+
+    dlg_bot.webhook_secret = SECRET
+    dlg_bot.webhook_id = "demo-dlg-webhook"
+    dlg_bot.save()
+    return dlg_bot
+
+
+@pytest.fixture
 def certainly_bot(db: Any, sandbox: SandboxHandle) -> Bot:
     return Bot.objects.create(
         name=defaults.DEMO_CERTAINLY_BOT_NAME,

@@ -12,33 +12,10 @@ from messaging import services
 from messaging.choices import EventType, Status
 from messaging.models import MessageEvent, OutboundMessage, WebhookBatch
 from messaging.providers.specs import Address, QuickReplies, QuickReply, Text
-from tests.webhook_helpers import SECRET, entry, envelope, sign
+from tests.webhook_helpers import entry, envelope, post, sign
 
 pytestmark = pytest.mark.django_db
 CUSTOMER = Address("appCustomerId", "70023")
-
-
-@pytest.fixture
-def hooked_bot(dlg_bot):
-    dlg_bot.webhook_secret = SECRET
-    dlg_bot.webhook_id = "demo-dlg-webhook"
-    dlg_bot.save()
-    return dlg_bot
-
-
-def post(client, bot, body: bytes, signature: str | None = "auto", **extra):
-    headers = (
-        {}
-        if signature is None
-        else {"HTTP_X_SIGNATURE": sign(body) if signature == "auto" else signature}
-    )
-    return client.post(
-        reverse("dlg-webhook", args=[bot.pk]),
-        body,
-        content_type="application/json",
-        **headers,
-        **extra,
-    )
 
 
 def sent(bot, sandbox, alice, message=None) -> OutboundMessage:

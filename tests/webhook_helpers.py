@@ -45,3 +45,14 @@ def sign(body: bytes, form: str = "hex", secret: str = SECRET) -> str:
     if form == "HEX":
         encoded = encoded.upper()
     return f"sha1={encoded}" if form.startswith("sha1=") else encoded
+
+
+def post(client: Any, bot: Any, body: bytes, signature: str | None = "auto") -> Any:
+    """POST to the bot's webhook URL as DLG would, signed unless told otherwise."""
+    from django.urls import reverse
+
+    headers = {}
+    if signature is not None:
+        headers["HTTP_X_SIGNATURE"] = sign(body) if signature == "auto" else signature
+    url = reverse("dlg-webhook", args=[bot.pk])
+    return client.post(url, body, content_type="application/json", **headers)

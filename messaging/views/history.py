@@ -7,13 +7,23 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseStopPolling
 
-from messaging import export, files, history
-from messaging.models import Bot, MessageTemplate, OutboundMessage, Recipient, SecretChange
+from messaging import events, export, files, history
+from messaging.choices import EventType
+from messaging.models import (
+    Bot,
+    MessageEvent,
+    MessageTemplate,
+    OutboundMessage,
+    Recipient,
+    SecretChange,
+)
 from messaging.views.access import history_view, permission_view
 
 
@@ -32,6 +42,12 @@ def history_list(request: HttpRequest) -> HttpResponse:
     result = history.page(messages, int(raw_page) if raw_page.isdigit() else 1)
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("live", None)
+    watched = any(events.watching(record) for record in result.rows)
+    if _polled(request):
+        rows = {"page": result, "watched": watched, "live_url": request.get_full_path()}
+        response = render(request, "messaging/history_list.html#rows", rows)
+        return response if watched else _stop_polling(response)
     context = {
         **admin.site.each_context(request),
         "title": "Sent messages",
@@ -40,8 +56,21 @@ def history_list(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "sees_all": request.user.has_perm("messaging.view_outboundmessage"),
         "can_export": request.user.has_perm("messaging.export_history"),
+        "watched": watched,
+        "live_url": f"{request.path}?{query.urlencode()}&page={result.number}&live=1",
     }
     return render(request, "messaging/history_list.html", context)
+
+
+def _polled(request: HttpRequest) -> bool:
+    """An htmx poll for the live part of a page, rather than a visit."""
+    return request.GET.get("live") == "1" and request.headers.get("HX-Request") == "true"
+
+
+def _stop_polling(response: HttpResponse) -> HttpResponse:
+    """Keep the content but tell htmx to stop asking: nothing shown can change any more."""
+    response.status_code = HttpResponseStopPolling.status_code
+    return response
 
 
 def _visible_record(request: HttpRequest, message_id: str) -> OutboundMessage:
@@ -55,13 +84,58 @@ def _visible_record(request: HttpRequest, message_id: str) -> OutboundMessage:
 @require_GET
 def history_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     record = _visible_record(request, message_id)
+    live = {
+        "record": record,
+        "timeline": events.timeline(record),
+        "watched": events.watching(record),
+    }
+    if _polled(request):
+        response = render(request, "messaging/history_detail.html#live", live)
+        return response if live["watched"] else _stop_polling(response)
     context = {
         **admin.site.each_context(request),
+        **live,
         "title": f"Sent message {record.message_id}",
-        "record": record,
         "can_resend": request.user.has_perm("messaging.send_message"),
     }
     return render(request, "messaging/history_detail.html", context)
+
+
+@history_view
+@require_GET
+def replies(request: HttpRequest) -> HttpResponse:
+    """What customers answered: typed replies and button presses, newest first."""
+    found = MessageEvent.objects.filter(kind__in=[EventType.REPLY, EventType.BUTTON])
+    if not request.user.has_perm("messaging.view_outboundmessage"):
+        found = found.filter(message__sender_id=request.user.pk)
+    bots = Bot.objects.filter(provider="dlg")
+    bot = request.GET.get("bot", "")
+    if bot.isdigit():
+        found = found.filter(bot_id=int(bot))
+    recipient = request.GET.get("recipient", "").strip()
+    if recipient:
+        found = found.filter(Q(recipient_value=recipient) | Q(recipient_dlg_id=recipient))
+    raw_page = request.GET.get("page", "1")
+    number = max(int(raw_page) if raw_page.isdigit() else 1, 1)
+    start = (number - 1) * history.PAGE_SIZE
+    rows = list(
+        found.select_related("bot", "message").order_by("-occurred_at", "-id")[
+            start : start + history.PAGE_SIZE + 1
+        ]
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        **admin.site.each_context(request),
+        "title": "Replies",
+        "rows": rows[: history.PAGE_SIZE],
+        "page": history.Page(rows=[], number=number, has_next=len(rows) > history.PAGE_SIZE),
+        "bots": bots,
+        "chosen_bot": bot,
+        "recipient": recipient,
+        "query": query.urlencode(),
+    }
+    return render(request, "messaging/replies.html", context)
 
 
 @history_view
