@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from messaging.choices import Provider
 from messaging.forms import BotForm, MessageTemplateForm
 from messaging.models import Bot, MessageTemplate, OutboundMessage, Recipient
 
@@ -38,6 +41,50 @@ class BotAdmin(admin.ModelAdmin):
         ("Webhook", {"fields": ["webhook_id", "webhook_secret", "webhook_secret_fingerprint"]}),
         ("Changes", {"fields": ["created_at", "created_by", "updated_at", "updated_by"]}),
     ]
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path(
+                "<int:object_id>/webhook-secret/",
+                self.admin_site.admin_view(self.generate_webhook_secret),
+                name="messaging_bot_webhook_secret",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def generate_webhook_secret(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Make a new app secret and show it once, to be handed to the DLG platform admin."""
+        bot = get_object_or_404(Bot, pk=object_id)
+        if request.method != "POST" or not self.has_change_permission(request, bot):
+            raise PermissionDenied
+        bot.webhook_secret = secrets.token_hex(20)
+        if not bot.webhook_id:
+            bot.webhook_id = f"dlg-console-{bot.pk}"
+        bot.updated_by = request.user  # type: ignore[assignment]
+        bot.save()
+        self.log_change(request, bot, [{"changed": {"fields": ["webhook app secret"]}}])
+        # Shown in this response only: a flash message would park the secret in a cookie.
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New webhook app secret for {bot.name}",
+            "bot": bot,
+            "secret": bot.webhook_secret,
+            "opts": self.opts,
+            "webhook_url": request.build_absolute_uri(reverse("dlg-webhook", args=[bot.pk])),
+        }
+        response = TemplateResponse(request, "admin/messaging/bot/webhook_secret.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        bot = context.get("original")
+        if bot is not None and bot.provider == Provider.DLG:
+            context["webhook_url"] = request.build_absolute_uri(
+                reverse("dlg-webhook", args=[bot.pk])
+            )
+        return super().render_change_form(request, context, *args, **kwargs)
 
     @admin.display(description="token")
     def token_fingerprint(self, bot: Bot) -> str:

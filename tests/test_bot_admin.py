@@ -63,3 +63,31 @@ def test_blank_token_on_edit_keeps_the_current_one(client, admin_user) -> None:
 
     bot.refresh_from_db()
     assert (bot.access_token, bot.rate_limit) == (TOKEN, 2.0)
+
+
+def test_webhook_details_and_a_new_secret_shown_once(client, admin_user, dlg_bot) -> None:
+    client.force_login(admin_user)
+    change_url = reverse("admin:messaging_bot_change", args=[dlg_bot.pk])
+    secret_url = reverse("admin:messaging_bot_webhook_secret", args=[dlg_bot.pk])
+
+    page = client.get(change_url).content.decode()
+    shown = client.post(secret_url).content.decode()
+    again = client.get(change_url).content.decode()
+
+    dlg_bot.refresh_from_db()
+    assert f"http://testserver/webhooks/dlg/{dlg_bot.pk}/" in page
+    assert f'<code data-testid="new-secret">{dlg_bot.webhook_secret}</code>' in shown
+    assert len(dlg_bot.webhook_secret) == 40
+    assert dlg_bot.webhook_secret not in again
+    assert dlg_bot.webhook_secret_fingerprint in again
+    change = dlg_bot.secret_changes.get(secret="webhook_secret")
+    assert (change.changed_by, change.old_fingerprint) == (admin_user, "(not set)")
+
+
+def test_a_new_secret_needs_a_post_and_the_change_permission(client, carol, dlg_bot) -> None:
+    client.force_login(carol)
+    secret_url = reverse("admin:messaging_bot_webhook_secret", args=[dlg_bot.pk])
+
+    assert client.post(secret_url).status_code == 403
+    dlg_bot.refresh_from_db()
+    assert dlg_bot.webhook_secret == ""
