@@ -102,6 +102,8 @@ MATRIX: tuple[Row, ...] = (
     Row("history-file-own", "GET", f"{C}/history/{{own}}/file/", READS_HISTORY),
     Row("history-file-others", "GET", f"{C}/history/{{others}}/file/", READS_OTHERS_HISTORY),
     Row("history-file-own", "POST", f"{C}/history/{{own}}/file/", HISTORY_GET_ONLY),
+    Row("replies", "GET", f"{C}/replies/", READS_HISTORY),
+    Row("replies", "POST", f"{C}/replies/", HISTORY_GET_ONLY),
     Row("change-log", "GET", f"{C}/change-log/", AUDITS),
     Row("change-log", "POST", f"{C}/change-log/", AUDIT_GET_ONLY),
     # The admin.
