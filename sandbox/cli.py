@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from sandbox.config import SHARE_FIELDS, FaultSettings, SandboxConfig, load_config
-from sandbox.values import ConfigError
+from sandbox.values import ConfigError, url
 from sandbox.webhook_config import PRESS_MODES, CustomerSettings, DeliverySettings, WebhookConfig
 
 FAULT_OPTIONS = (
@@ -48,7 +48,9 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     webhooks.add_argument(
         "--webhook-url", help="POST events here, for every DLG bot that has a webhook secret"
     )
-    webhooks.add_argument("--flush-ms", type=float, help="flush a batch this long after its first")
+    webhooks.add_argument(
+        "--flush-ms", type=float, help="ms from a batch's first event to its POST (docs: 5000)"
+    )
     webhooks.add_argument("--webhook-retries", type=int, help="retries of a failed POST (0)")
     webhooks.add_argument("--webhook-delay-ms", type=float, help="extra delay before each POST")
     webhooks.add_argument("--webhook-loss-rate", type=float, help="share of events never sent")
@@ -73,11 +75,12 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     customer.add_argument("--press", choices=PRESS_MODES, help="which button is pressed (first)")
 
 
-def _with_webhook_url(config: SandboxConfig, url: str) -> SandboxConfig:
+def _with_webhook_url(config: SandboxConfig, value: str) -> SandboxConfig:
+    url(value, "--webhook-url")
     for bot in config.bots:
         if bot.provider == "dlg" and bot.webhook is not None:
             checked = WebhookConfig.from_mapping(
-                {**asdict(bot.webhook), "url": url}, "--webhook-url"
+                {**asdict(bot.webhook), "url": value}, "--webhook-url"
             )
             config = config.with_webhook(bot.name, checked)
     return config

@@ -2,6 +2,15 @@
 
 A pure function from (state, method, route, query, body) to (status, JSON, headers), so the
 HTTP handler stays about HTTP. Every answer is JSON, errors as {"error": "..."}.
+
+    GET            health, stats, config
+    GET, DELETE    messages, requests (?since=N; DELETE clears all records and pending events)
+    GET, PUT, DELETE faults
+    GET            webhooks: the POSTs made, {"webhooks": [...], "counts": {...}} (?since=N)
+    POST           webhooks/flush: post every buffered event now, wait until posted
+    GET, PUT, DELETE webhook: {"bot", "url", "app_secret"?, "signature"?}; DELETE restores
+    POST           customer/press {"message_id", "payload" | "button"},
+                   customer/reply {"message_id", "text"}, customer/read {"message_id"}
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ class _Item:
 @dataclass
 class _Buffer:
     items: list[_Item] = field(default_factory=list)
+    timed: bool = True
 
 
 @dataclass(frozen=True)
@@ -161,11 +162,12 @@ class WebhookDispatcher:
         buffer = self._buffers.get(target)
         if buffer is None:
             buffer = self._buffers[target] = _Buffer()
-            self._scheduler.call_later(
+            buffer.timed = self._scheduler.call_later(
                 self.settings.flush_ms / 1000, lambda: self._deadline(target, buffer)
             )
         buffer.items.append(item)
-        if len(buffer.items) >= self.settings.batch_size:
+        # Without a deadline (the timer heap is full) waiting could strand the events.
+        if len(buffer.items) >= self.settings.batch_size or not buffer.timed:
             self._flush_locked(target, buffer, now=False)
 
     def _deadline(self, target: _Target, buffer: _Buffer) -> None:
