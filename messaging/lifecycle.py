@@ -67,10 +67,14 @@ def can_move(old: str, new: str) -> bool:
 
 
 def check_change(before: dict[str, object], after: dict[str, object]) -> None:
-    """Raise :class:`ImmutableHistory` unless ``after`` is a change the pipeline may make."""
+    """Raise :class:`ImmutableHistory` unless ``after`` is a change the pipeline may make.
+
+    ``before`` is the stored row; ``after`` holds the values about to be saved (fields not
+    loaded are not saved, so they are absent and cannot change).
+    """
 
     def changed(names: tuple[str, ...]) -> list[str]:
-        return [name for name in names if name in before and before[name] != after.get(name)]
+        return [name for name in names if name in after and before.get(name) != after[name]]
 
     changed_identity = changed(IDENTITY_FIELDS)
     if changed_identity:

@@ -10,10 +10,17 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from messaging.choices import AddressKind, EventType, MessageType, Provider, Status
 from messaging.fields import EncryptedTextField
-from messaging.lifecycle import IDENTITY_FIELDS, OUTCOME_FIELDS, ImmutableHistory, check_change
+from messaging.lifecycle import (
+    IDENTITY_FIELDS,
+    OUTCOME_FIELDS,
+    ImmutableHistory,
+    can_move,
+    check_change,
+)
 from messaging.secrets import fingerprint
 
 SECRET_FIELDS = ("access_token", "webhook_secret")
@@ -210,18 +217,30 @@ def new_message_id() -> str:
 
 
 class OutboundMessageQuerySet(models.QuerySet):
-    """Bulk writes obey the same rule as single ones: history is never deleted or rewritten."""
+    """Bulk writes obey the same rule as single ones: history is never deleted or rewritten.
+
+    ``update`` may not touch what was sent, the recorded answer or the status; statuses move in
+    bulk only through :meth:`move`, which names where they come from.
+    """
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableHistory("Sent messages cannot be deleted.")
 
     def update(self, **kwargs: Any) -> int:
-        fixed = [
-            name for name in kwargs if name in IDENTITY_FIELDS or f"{name}_id" in IDENTITY_FIELDS
-        ]
+        guarded = {*IDENTITY_FIELDS, *OUTCOME_FIELDS, "status"}
+        fixed = [name for name in kwargs if {name, f"{name}_id"} & guarded]
         if fixed:
-            raise ImmutableHistory(f"A sent message's {', '.join(fixed)} cannot be changed.")
+            raise ImmutableHistory(
+                f"A sent message's {', '.join(fixed)} cannot be changed in bulk."
+            )
         return super().update(**kwargs)
+
+    def move(self, to: str, *, from_statuses: list[str], **fields: Any) -> int:
+        """Move the rows in ``from_statuses`` forward to ``to`` (refused if that is backwards)."""
+        backwards = [status for status in from_statuses if not can_move(status, to)]
+        if backwards:
+            raise ImmutableHistory(f"A message cannot go from {', '.join(backwards)} to {to}.")
+        return super().update(status=to, updated_at=timezone.now(), **fields)
 
 
 class OutboundMessage(models.Model):
@@ -295,33 +314,24 @@ class OutboundMessage(models.Model):
         return self.message_id
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Create freely; afterwards allow only what the send pipeline and events may change."""
-        stored = getattr(self, "_stored", None)
-        if not self._state.adding and stored is not None:
-            check_change(stored, self._snapshot())
+        """Create freely; afterwards allow only what the send pipeline and events may change.
+
+        The comparison is with the row as stored now, not as loaded: a stale or partly loaded
+        instance cannot slip a change past the rules.
+        """
+        if not self._state.adding and self.pk is not None:
+            names = (*IDENTITY_FIELDS, *OUTCOME_FIELDS, "status")
+            stored = type(self).objects.filter(pk=self.pk).values(*names).first()
+            if stored is not None:
+                mine = {name: self.__dict__[name] for name in names if name in self.__dict__}
+                check_change(stored, mine)
         super().save(*args, **kwargs)
-        self._remember()
 
     def get_absolute_url(self) -> str:
         return reverse("messaging:history-detail", args=[self.message_id])
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableHistory("Sent messages cannot be deleted.")
-
-    @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> OutboundMessage:
-        record = super().from_db(db, field_names, values, **kwargs)
-        record._remember()
-        return record
-
-    def _snapshot(self) -> dict[str, object]:
-        # Only loaded values: touching a deferred field here would cost a query per row.
-        loaded = self.__dict__
-        names = (*IDENTITY_FIELDS, *OUTCOME_FIELDS, "status")
-        return {name: loaded[name] for name in names if name in loaded}
-
-    def _remember(self) -> None:
-        self._stored = self._snapshot()
 
 
 class WebhookBatch(models.Model):

@@ -8,9 +8,10 @@ from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
@@ -28,10 +29,13 @@ from messaging.views.access import history_view, permission_view
 
 
 def _filtered(request: HttpRequest) -> tuple[history.HistoryFilter, Any]:
+    """The visible messages narrowed by the filters; none at all while a filter is invalid,
+    so a mistyped date range can never widen a list or an export to everything."""
     form = history.HistoryFilter(request.GET or None)
     messages = history.visible_to(request.user)
-    cleaned = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    return form, history.apply(messages, cleaned)
+    if form.is_bound and not form.is_valid():
+        return form, messages.none()
+    return form, history.apply(messages, form.cleaned_data if form.is_bound else {})
 
 
 @history_view
@@ -140,26 +144,33 @@ def replies(request: HttpRequest) -> HttpResponse:
 
 @history_view
 @require_GET
-def history_file(request: HttpRequest, message_id: str) -> FileResponse:
+def history_file(request: HttpRequest, message_id: str) -> HttpResponse:
     """The exact file a message carried, as it was sent."""
     record = _visible_record(request, message_id)
     if record.file is None:
         raise Http404("This message carried no file.")
     document = (record.request_body.get("message") or {}).get("document") or {}
     name = str(document.get("fileName") or record.file.sha256)
-    return FileResponse(
-        iter([files.read(record.file)]),
-        as_attachment=True,
-        filename=name,
-        content_type="application/octet-stream",
-    )
+    response = HttpResponse(files.read(record.file), content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name)
+    return response
 
 
 @permission_view("messaging.export_history")
 @require_GET
-def history_export(request: HttpRequest) -> StreamingHttpResponse:
+def history_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The filtered history as CSV, streamed; columns documented in docs/history-export.md."""
-    _, messages = _filtered(request)
+    form, messages = _filtered(request)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(
+            f"{name}: {' '.join(str(error) for error in errors)}"
+            for name, errors in form.errors.items()
+        )
+        return HttpResponse(
+            f"Nothing exported: fix the filters first ({problems}).",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response = StreamingHttpResponse(export.rows(messages), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sent-messages-{stamp}.csv"'
