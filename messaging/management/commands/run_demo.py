@@ -17,6 +17,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
+
+from messaging.models import Bot
+from sandbox.defaults import DEMO_DLG_BOT_NAME
 
 
 class Command(BaseCommand):
@@ -28,6 +32,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, addrport: str, **options: Any) -> None:
         sandbox = urlsplit(settings.SANDBOX_URL)
         manage = [sys.executable, "manage.py"]
+        webhook: list[str] = []
+        demo_bot = Bot.objects.filter(name=DEMO_DLG_BOT_NAME).exclude(webhook_secret="").first()
+        if demo_bot is not None:
+            # The sandbox posts the demo bot's delivery events back to this console.
+            path = reverse("dlg-webhook", args=[demo_bot.pk])
+            webhook = ["--webhook-url", f"http://{addrport}{path}"]
         commands = {
             "sandbox": [
                 *manage,
@@ -36,6 +46,7 @@ class Command(BaseCommand):
                 sandbox.hostname or "127.0.0.1",
                 "--port",
                 str(sandbox.port or 8765),
+                *webhook,
             ],
             "console": [*manage, "runserver", addrport],
         }

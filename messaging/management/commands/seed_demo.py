@@ -80,18 +80,20 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
         sandbox_url = settings.SANDBOX_URL
-        for name, provider, token in [
+        demo_bots = [
             (defaults.DEMO_DLG_BOT_NAME, Provider.DLG, defaults.DEMO_DLG_TOKEN),
             (defaults.DEMO_CERTAINLY_BOT_NAME, Provider.CERTAINLY, defaults.DEMO_CERTAINLY_TOKEN),
-        ]:
-            bot, created = Bot.objects.get_or_create(
-                name=name,
-                defaults={"provider": provider, "base_url": sandbox_url, "access_token": token},
-            )
-            if not created:
-                bot.provider, bot.base_url, bot.access_token = provider, sandbox_url, token
-                bot.is_active = True
-                bot.save()
+        ]
+        for name, provider, token in demo_bots:
+            bot = Bot.objects.filter(name=name).first() or Bot(name=name)
+            created = bot.pk is None
+            bot.provider, bot.base_url, bot.access_token = provider, sandbox_url, token
+            bot.is_active = True
+            if provider == Provider.DLG:
+                # The sandbox signs its webhook events with this demo secret.
+                bot.webhook_id = defaults.DEMO_DLG_WEBHOOK_ID
+                bot.webhook_secret = defaults.DEMO_DLG_WEBHOOK_SECRET
+            bot.save()
             self.stdout.write(f"Bot {name} → {sandbox_url} ({'created' if created else 'updated'})")
         for entry in defaults.DEMO_RECIPIENTS:
             Recipient.objects.update_or_create(
