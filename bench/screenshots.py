@@ -108,14 +108,17 @@ def open_for(page: Page, base_url: str, bot: Bot) -> None:
 
 def shoot(page: Page, out_dir: Path, name: str) -> None:
     expect(page.get_by_test_id("json")).to_be_visible()
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
     page.wait_for_function("() => [...document.images].every(image => image.complete)")
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.screenshot(path=out_dir / name, full_page=True)
 
 
 def pick_recipient(page: Page, query: str, name: str) -> None:
-    page.get_by_label("Find a recipient").press_sequentially(query)
+    with swapped(page, "recipients"):
+        page.get_by_label("Find a recipient").press_sequentially(query)
     with swapped(page, "pick"):
         page.get_by_role("listbox").get_by_role("option", name=name).click()
     expect(page.get_by_test_id("recipient-chip")).to_contain_text(name)

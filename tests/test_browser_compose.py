@@ -42,10 +42,13 @@ def open_compose(page: Page, base_url: str, username: str = "alice") -> None:
 
 @contextmanager
 def swapped(page: Page, endpoint: str) -> Iterator[None]:
-    """Wait until the htmx request the block starts has been answered and swapped in."""
+    """Wait until the htmx request the block starts has been answered, swapped in and settled."""
     with page.expect_response(lambda response: f"/compose/{endpoint}/" in response.url):
         yield
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    # Settled, not only answered: htmx wires up swapped-in elements as the swap settles.
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
 
 
 def choose_bot(page: Page, bot: Bot) -> None:
@@ -88,7 +91,8 @@ def test_sender_composes_quick_replies_edits_buttons_and_sends_exactly_what_was_
     rows = page.get_by_test_id("button-row")
     wanted = [("Yes", "visit-yes"), ("Another day", "visit-later"), ("Call me", "visit-call")]
     for count, (title, payload) in enumerate(wanted, start=1):
-        page.get_by_role("button", name="Add a button").click()
+        with swapped(page, "refresh"):
+            page.get_by_role("button", name="Add a button").click()
         expect(rows).to_have_count(count)
         button_field(page, count - 1, "title").fill(title)
         button_field(page, count - 1, "payload").fill(payload)
@@ -98,7 +102,8 @@ def test_sender_composes_quick_replies_edits_buttons_and_sends_exactly_what_was_
         expect(text).to_have_value("Is tomorrow at 10:00 good for your branch visit?")
     expect(page.get_by_test_id("chip")).to_have_text(["Yes", "Another day", "Call me"])
 
-    page.get_by_role("button", name="Remove button 2").click()
+    with swapped(page, "refresh"):
+        page.get_by_role("button", name="Remove button 2").click()
     expect(rows).to_have_count(2)
     expect(button_field(page, 0, "title")).to_have_value("Yes")
     expect(button_field(page, 0, "payload")).to_have_value("visit-yes")
@@ -159,7 +164,8 @@ def test_recipient_search_picks_a_directory_entry_and_fills_its_placeholders(
     Recipient.objects.create(name="Burak Demir", kind="appCustomerId", value="70021")
     open_compose(page, live_server.url)
 
-    page.get_by_label("Find a recipient").press_sequentially("Ay")
+    with swapped(page, "recipients"):
+        page.get_by_label("Find a recipient").press_sequentially("Ay")
     options = page.get_by_role("listbox").get_by_role("option")
     expect(options).to_have_count(1)
     expect(options).to_contain_text("Ayşe Yılmaz")
@@ -213,7 +219,8 @@ def test_change_clears_the_picked_recipient(
 ) -> None:
     Recipient.objects.create(name="Ayşe Yılmaz", kind="appCustomerId", value="70023")
     open_compose(page, live_server.url)
-    page.get_by_label("Find a recipient").press_sequentially("Ay")
+    with swapped(page, "recipients"):
+        page.get_by_label("Find a recipient").press_sequentially("Ay")
     with swapped(page, "pick"):
         page.get_by_role("listbox").get_by_role("option", name="Ayşe Yılmaz").click()
     expect(page.get_by_test_id("recipient-chip")).to_be_visible()
