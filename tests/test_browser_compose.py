@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Locator, Page, Request, expect
 
 from messaging.models import Bot, MessageTemplate, Recipient
 from sandbox.testing import SandboxHandle
@@ -74,7 +74,7 @@ def send(page: Page) -> str:
     return page.get_by_test_id("message-id").inner_text().strip()
 
 
-def button_field(page: Page, row: int, name: str) -> Any:
+def button_field(page: Page, row: int, name: str) -> Locator:
     return page.locator(f"#id_buttons-{row}-{name}")
 
 
@@ -298,14 +298,18 @@ def test_file_over_five_megabytes_is_refused_in_the_browser_before_any_upload(
     big = tmp_path / "statement.pdf"
     big.write_bytes(b"\0" * (5 * 1024 * 1024 + 1))
     uploads: list[Request] = []
-    page.on(
-        "request",
-        lambda request: uploads.append(request) if "/compose/upload/" in request.url else None,
-    )
+
+    def watch(request: Request) -> None:
+        if "/compose/upload/" in request.url:
+            uploads.append(request)
+
+    page.on("request", watch)
     open_compose(page, live_server.url)
     choose_type(page, "Document")
 
-    page.locator("#id_file").set_input_files(big)
+    # The preview redraws 50 ms after the change, so its answer comes after any upload would.
+    with page.expect_response(lambda response: "/compose/preview/" in response.url):
+        page.locator("#id_file").set_input_files(big)
 
     expect(page.get_by_test_id("upload-error")).to_have_text(
         "The file is 5,242,881 bytes; DLG accepts files up to 5,242,880 bytes (5 MB)."
