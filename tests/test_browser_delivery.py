@@ -9,6 +9,14 @@ from playwright.sync_api import Page, expect
 
 from messaging.models import Bot
 from sandbox import defaults
+from tests.browser_helpers import (
+    button_field,
+    choose_type,
+    open_compose,
+    send,
+    swapped,
+    type_recipient,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,28 +39,19 @@ def webhooked_bot(live_server, sandbox) -> Bot:
     return bot
 
 
-def log_in(page: Page, base_url: str) -> None:
-    page.goto(f"{base_url}/admin/login/?next=/admin/console/compose/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill("correct horse battery staple")
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_quick_reply_message_shows_its_life_and_the_pressed_button_live(
     page: Page, live_server, alice, webhooked_bot, sandbox
 ) -> None:
-    log_in(page, live_server.url)
-    page.get_by_label("…or type an id").fill("70023")
-    page.locator("#id_message_type").select_option("quick_replies")
-    expect(page.locator("#buttons")).to_be_visible()
+    open_compose(page, live_server.url)
+    choose_type(page, "Quick replies")
+    type_recipient(page, "DLG customer id", "70023")
     page.locator("#id_text").fill("Can you make your appointment tomorrow at 10:00?")
-    page.get_by_role("button", name="Add a button").click()
-    page.get_by_role("button", name="Add a button").click()
-    page.locator("#id_buttons-0-title").fill("Yes")
-    page.locator("#id_buttons-0-payload").fill("appointment-yes")
-    page.locator("#id_buttons-1-title").fill("No")
-    page.locator("#id_buttons-1-payload").fill("appointment-no")
-    page.get_by_role("button", name="Send", exact=True).click()
+    for row, (title, payload) in enumerate([("Yes", "appointment-yes"), ("No", "appointment-no")]):
+        with swapped(page, "refresh"):
+            page.get_by_role("button", name="Add a button").click()
+        button_field(page, row, "title").fill(title)
+        button_field(page, row, "payload").fill(payload)
+    send(page)
 
     expect(page.get_by_text("accepted the message")).to_be_visible()
     page.evaluate("window.__samePage = true")
