@@ -355,12 +355,11 @@ def load(generator: HistoryGenerator, start: int, stop: int) -> float:
     insert = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
     copy = f"COPY {table} ({names}) FROM STDIN"
     postgres = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        # Loader-only session settings; analyze() closes this connection before any timing.
-        if postgres:
+    if postgres:
+        with connection.cursor() as cursor:
+            # Loader-only; analyze() closes this connection before any timing. (SQLite keeps
+            # its defaults: a loader with a large page cache left a file whose export grew.)
             cursor.execute("SET synchronous_commit = off")
-        else:
-            cursor.execute("PRAGMA cache_size = -262144")  # 256 MB for the random-key indexes
     started = time.perf_counter()
     reported = start
     for low in range(start, stop, BATCH):
