@@ -21,7 +21,7 @@ from django.utils import timezone
 from messaging.choices import EventType, MessageType, Provider, Status
 from messaging.lifecycle import can_move
 from messaging.models import Bot, MessageEvent, OutboundMessage, WebhookBatch
-from messaging.webhooks import EnvelopeError, ParsedEvent, parse, press_of
+from messaging.webhooks import EnvelopeError, ParsedEvent, clean, parse, press_of
 
 #: The status each event kind proves, in the order a message moves through them.
 STATUS_OF: dict[str, str] = {
@@ -177,7 +177,7 @@ def receive(bot: Bot, body: bytes, signature_form: str) -> tuple[WebhookBatch, i
     digest = hashlib.sha256(body).hexdigest()
     batch = WebhookBatch.objects.create(
         bot=bot,
-        body=body[:65_536].decode("utf-8", "replace"),
+        body=clean(body[:65_536].decode("utf-8", "replace")),
         body_sha256=digest,
         signature_form=signature_form,
         replay=WebhookBatch.objects.filter(bot=bot, body_sha256=digest).exists(),

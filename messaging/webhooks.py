@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,8 +79,30 @@ def _text(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return ""
     if isinstance(value, str | int | float):
-        return str(value)
+        return clean(str(value))
     return ""
+
+
+def clean(text: str) -> str:
+    """Text safe to store anywhere: PostgreSQL refuses NUL characters in text and JSON."""
+    return text.replace("\x00", "\ufffd")
+
+
+def storable(value: Any) -> Any:
+    """A received JSON value with every string made safe to store (keys included)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(str(key)): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # 1e400 parses as inf, which JSON columns cannot hold
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _epoch_ms(value: Any, default: datetime) -> datetime:
@@ -141,7 +164,7 @@ def _entry(entry: Any, now: datetime) -> ParsedEvent:
 def parse(body: bytes, now: datetime) -> list[ParsedEvent]:
     """The events of a webhook body; :class:`EnvelopeError` when it is not an envelope at all."""
     try:
-        envelope = json.loads(body)
+        envelope = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise EnvelopeError("The body is not JSON.") from None
     if not isinstance(envelope, dict):
@@ -153,7 +176,7 @@ def parse(body: bytes, now: datetime) -> list[ParsedEvent]:
         raise EnvelopeError('The body has no "entry" list.')
     if len(entries) > MAX_EVENTS:
         raise EnvelopeError(f"The body has {len(entries)} entries; at most {MAX_EVENTS} are read.")
-    return [_entry(entry, now) for entry in entries]
+    return [_entry(storable(entry), now) for entry in entries]
 
 
 def press_of(text: str) -> tuple[str, str] | None:

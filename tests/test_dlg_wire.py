@@ -201,3 +201,25 @@ def test_file_of_exactly_five_mebibytes_is_accepted(sandbox) -> None:
     assert request.recorded_body["message"]["document"]["fileData"].startswith(
         "<base64: 5242880 bytes, sha256="
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "message", "field"),
+    [
+        (CUSTOMER, Text("a\x00b"), "text"),
+        (CUSTOMER, Trigger("Tap", "Open", "x\x00"), "data"),
+        (Address("appCustomerId", "700\x0023"), Text("hi"), "recipient"),
+        (
+            CUSTOMER,
+            QuickReplies("x", (QuickReply("a", "b", image_url="https://x/\x00"),)),
+            "buttons.0.image_url",
+        ),
+    ],
+)
+def test_nul_characters_are_refused_before_anything_is_stored(sandbox, address, message, field):
+    client = DlgClient(sandbox.url, defaults.DEMO_DLG_TOKEN)
+
+    with pytest.raises(InvalidMessage) as caught:
+        client.prepare(address, message, "m-nul")
+
+    assert field in caught.value.by_field()

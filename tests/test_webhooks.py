@@ -215,3 +215,13 @@ def test_malformed_bodies_never_cause_a_server_error(client, hooked_bot, body):
     response = post(client, hooked_bot, body)
 
     assert response.status_code in (200, 400), response.content[:200]
+
+
+def test_nul_characters_in_events_are_stored_safely(client, hooked_bot):
+    body = envelope(entry("message", {"mid": "x\u0000", "text": "hi\u0000there"}), {"\u0000": 1})
+
+    response = post(client, hooked_bot, body)
+
+    assert response.status_code == 200
+    reply = MessageEvent.objects.get(kind=EventType.REPLY)
+    assert reply.text == "hi\ufffdthere"

@@ -127,7 +127,8 @@ def is_web_url(value: str) -> bool:
         parts = urlsplit(value)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+    plain = " " not in value and "\x00" not in value
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and plain
 
 
 def _text_errors(name: str, value: str) -> list[FieldError]:
@@ -135,6 +136,8 @@ def _text_errors(name: str, value: str) -> list[FieldError]:
         return [FieldError(name, "This field is required.")]
     if len(value) > MAX_TEXT_LENGTH:
         return [FieldError(name, f"Keep this under {MAX_TEXT_LENGTH:,} characters.")]
+    if "\x00" in value:
+        return [FieldError(name, "Remove the NUL character (\\0) from this text.")]
     return []
 
 
@@ -205,6 +208,8 @@ def message_errors(message: Message) -> list[FieldError]:
             errors += _text_errors("text", message.text) + _text_errors("command", message.command)
             if not isinstance(message.data, str):
                 errors.append(FieldError("data", "Data must be text (it is sent as a string)."))
+            elif "\x00" in message.data:
+                errors.append(FieldError("data", "Remove the NUL character (\\0) from the data."))
     return errors
 
 
@@ -215,6 +220,8 @@ def validate(address: Address, message: Message, provider: str) -> None:
         errors.append(FieldError("recipient", f"This bot cannot address a “{address.kind}”."))
     elif not isinstance(address.value, str) or not address.value.strip():
         errors.append(FieldError("recipient", "Enter the recipient's id."))
+    elif "\x00" in address.value:
+        errors.append(FieldError("recipient", "Remove the NUL character (\\0) from the id."))
     if not isinstance(message, PROVIDER_MESSAGES.get(provider, ())):
         errors.append(FieldError("message_type", "This bot cannot send this kind of message."))
     errors += message_errors(message)
