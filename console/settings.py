@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
     "messaging.apps.MessagingConfig",
     "sandbox.apps.SandboxConfig",
 ]
@@ -140,6 +141,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (campaigns) runs on django.tasks, queued in the database: no broker needed.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How many messages one worker has in flight at once, and how long a claim lasts before
+# another worker may take the message over.
+CAMPAIGN_CONCURRENCY = env_int("CAMPAIGN_CONCURRENCY", 8)
+CAMPAIGN_LEASE_SECONDS = env_int("CAMPAIGN_LEASE_SECONDS", 60)
+# How many tasks share one campaign, so that several workers can work on it together.
+CAMPAIGN_PARALLEL_TASKS = env_int("CAMPAIGN_PARALLEL_TASKS", 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -72,6 +72,7 @@ class Status(models.TextChoices):
     FAILED = "failed", "Failed"
     UNKNOWN = "unknown", "Unknown outcome"
     EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class EventType(models.TextChoices):
@@ -83,3 +84,12 @@ class EventType(models.TextChoices):
     REPLY = "reply", "Reply"
     BUTTON = "button", "Button pressed"
     UNKNOWN = "unknown", "Unknown event"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+    FINISHED = "finished", "Finished"

@@ -12,10 +12,11 @@ from messaging.choices import Status
 #: For each status, the statuses it may move to. Unknown outcomes are resolved by the first
 #: platform event that names the message (or by a person); nothing moves backwards.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    Status.QUEUED: frozenset({Status.SENDING, Status.EXPIRED, Status.FAILED}),
+    Status.QUEUED: frozenset({Status.SENDING, Status.EXPIRED, Status.FAILED, Status.CANCELLED}),
     Status.SENDING: frozenset({Status.ACCEPTED, Status.FAILED, Status.UNKNOWN, Status.QUEUED}),
+    # Back to the queue only when a person chose to resend unknown outcomes.
     Status.UNKNOWN: frozenset(
-        {Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED}
+        {Status.ACCEPTED, Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.QUEUED}
     ),
     Status.ACCEPTED: frozenset({Status.SENT, Status.DELIVERED, Status.READ}),
     Status.SENT: frozenset({Status.DELIVERED, Status.READ}),
@@ -23,6 +24,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.READ: frozenset(),
     Status.FAILED: frozenset(),
     Status.EXPIRED: frozenset(),
+    Status.CANCELLED: frozenset(),
 }
 
 #: While a message is in these statuses the send pipeline is still writing its outcome.
@@ -37,6 +39,7 @@ IDENTITY_FIELDS = (
     "recipient_name",
     "message_type",
     "template_id",
+    "campaign_id",
     "file_id",
     "summary",
     "request_body",

@@ -1,7 +1,8 @@
 """The three kinds of people who use the console, as Django groups.
 
-The groups are created by a data migration (``0004_roles``) holding a frozen copy of this
-table; changing a role means a new migration, so every installation's rights change together.
+The groups are created by data migrations (``0004_roles``, then ``0009_campaign_roles``)
+holding frozen copies of this table; changing a role means a new migration, so every
+installation's rights change together.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.send_message",
         "messaging.view_recipient",
         "messaging.view_messagetemplate",
+        "messaging.view_recipientlist",
+        "messaging.add_campaign",
+        "messaging.change_campaign",
+        "messaging.view_campaign",
+        "messaging.run_campaign",
     ),
     BOT_ADMINS: (
         *(f"messaging.{action}_bot" for action in _MANAGE),
         *(f"messaging.{action}_recipient" for action in _MANAGE),
         *(f"messaging.{action}_messagetemplate" for action in _MANAGE),
+        *(f"messaging.{action}_recipientlist" for action in _MANAGE),
+        "messaging.view_campaign",
         "messaging.view_outboundmessage",
         "messaging.view_secretchange",
     ),
@@ -30,6 +38,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.view_outboundmessage",
         "messaging.export_history",
         "messaging.view_secretchange",
+        "messaging.view_recipientlist",
+        "messaging.view_campaign",
         "admin.view_logentry",
     ),
 }

@@ -28,7 +28,8 @@ from messaging.models import (
     StoredFile,
     new_message_id,
 )
-from messaging.providers import ProviderClient, ProviderError, client_class
+from messaging.providers import ProviderClient, ProviderError, SendResult, client_class
+from messaging.providers.base import OutgoingRequest
 from messaging.providers.specs import (
     Address,
     Document,
@@ -150,45 +151,84 @@ def send(
             raise
         raise AlreadySent(existing) from None
     try:
-        result = client.send(request)
-    except ProviderError as err:
-        record.status = Status.UNKNOWN if err.outcome_unknown else Status.FAILED
-        record.http_status = err.http_status
-        record.response_body = err.raw
-        record.error_code = err.code
-        record.error_message = err.message
-        record.latency_ms = err.latency_ms
-        logger.warning(
-            "Send %s via bot %s ended %s: %s", record.message_id, bot.name, record.status, err.code
-        )
+        outcome = attempt(client, request)
     except Exception:
         # A fault of ours after the request may have left: say so rather than stay "sending".
         record.status = Status.UNKNOWN
         record.error_code = "internal_error"
-        record.error_message = (
-            "The console failed while sending; the message may or may not have reached the "
-            "platform. Check with the recipient before sending it again."
-        )
-        _save_outcome(record)
+        record.error_message = INTERNAL_ERROR
+        save_outcome(record)
         raise
-    else:
+    record_outcome(record, outcome)
+    return record
+
+
+INTERNAL_ERROR = (
+    "The console failed while sending; the message may or may not have reached the "
+    "platform. Check with the recipient before sending it again."
+)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One post to the platform: its acceptance, or the error that explains why not."""
+
+    result: SendResult | None = None
+    error: ProviderError | None = None
+
+
+def attempt(client: ProviderClient, request: OutgoingRequest) -> Attempt:
+    """Post once. Touches no database, so workers can run many of these in threads."""
+    try:
+        return Attempt(result=client.send(request))
+    except ProviderError as err:
+        return Attempt(error=err)
+
+
+def apply_outcome(record: OutboundMessage, outcome: Attempt) -> None:
+    """Write what happened onto the row (not saved): accepted, failed or unknown."""
+    if outcome.result is not None:
+        result = outcome.result
         record.status = Status.ACCEPTED
         record.http_status = result.http_status
         record.response_body = result.raw
         record.platform_recipient_id = result.recipient_id
         record.platform_message_id = result.message_id
         record.latency_ms = result.latency_ms
+        record.error_code = record.error_message = ""
         record.sent_at = timezone.now()
-        logger.info("Send %s via bot %s accepted", record.message_id, bot.name)
-    _save_outcome(record)
+        return
+    err = outcome.error
+    assert err is not None
+    record.status = Status.UNKNOWN if err.outcome_unknown else Status.FAILED
+    record.http_status = err.http_status
+    record.response_body = err.raw
+    record.error_code = err.code
+    record.error_message = err.message
+    record.latency_ms = err.latency_ms
+
+
+def record_outcome(record: OutboundMessage, outcome: Attempt) -> None:
+    """Save the outcome and catch up on events that arrived before it."""
+    apply_outcome(record, outcome)
+    save_outcome(record)
     if record.status == Status.ACCEPTED:
+        logger.info("Send %s via bot %s accepted", record.message_id, record.bot_id)
         events.catch_up(record)
-    return record
+    else:
+        logger.warning(
+            "Send %s via bot %s ended %s: %s",
+            record.message_id,
+            record.bot_id,
+            record.status,
+            record.error_code,
+        )
 
 
-def _save_outcome(record: OutboundMessage) -> None:
+def save_outcome(record: OutboundMessage, also: tuple[str, ...] = ()) -> None:
     record.save(
         update_fields=[
+            *also,
             "status",
             "http_status",
             "response_body",
@@ -198,6 +238,7 @@ def _save_outcome(record: OutboundMessage) -> None:
             "error_message",
             "latency_ms",
             "sent_at",
+            "next_attempt_at",
             "updated_at",
         ]
     )

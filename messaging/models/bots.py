@@ -37,6 +37,12 @@ class Bot(models.Model):
         default=10.0,
         validators=[MinValueValidator(0.1)],
     )
+    alert = models.TextField(
+        blank=True,
+        help_text="Set when the platform refused the bot itself (wrong token, bot not alive); "
+        "campaigns through it are paused until this is cleared.",
+    )
+    alert_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -112,3 +118,14 @@ class SecretChange(models.Model):
     def __str__(self) -> str:
         change = f"{self.old_fingerprint} → {self.new_fingerprint}"
         return f"{self.bot_name}: {self.get_secret_display()} {change}"
+
+
+class BotPace(models.Model):
+    """When a bot may next send: the one shared clock that keeps every worker under the bot's
+    rate limit together (a row per bot, locked briefly to reserve send slots)."""
+
+    bot = models.OneToOneField(Bot, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    next_slot_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} next at {self.next_slot_at}"

@@ -95,6 +95,17 @@ class OutboundMessage(models.Model):
     template = models.ForeignKey(
         MessageTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    campaign = models.ForeignKey(
+        "messaging.Campaign",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+    )
+    # The outbox's bookkeeping while a campaign's message waits or is being sent.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     file = models.ForeignKey(
         StoredFile, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
     )
@@ -131,6 +142,13 @@ class OutboundMessage(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "sent message"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "recipient_value", "recipient_kind"],
+                condition=models.Q(campaign__isnull=False),
+                name="one_message_per_campaign_recipient",
+            ),
+        ]
         permissions = [
             ("send_message", "Can compose and send messages"),
             ("export_history", "Can export the sent-message history"),
@@ -146,6 +164,9 @@ class OutboundMessage(models.Model):
             models.Index(fields=["message_type", "-created_at"], name="outbound_type_created"),
             models.Index(fields=["sender", "-created_at"], name="outbound_sender_created"),
             models.Index(fields=["recipient_value"], name="outbound_recipient_value"),
+            models.Index(
+                fields=["campaign", "status", "next_attempt_at"], name="outbound_campaign_due"
+            ),
         ]
 
     def __str__(self) -> str:

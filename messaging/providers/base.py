@@ -221,10 +221,14 @@ class ProviderClient(ABC):
 
     def build_request(self, address: Address, message: Message, message_id: str) -> OutgoingRequest:
         """Build without validating: for previews of a message that is still being typed."""
+        return self.request_for(self.build_body(address, message, message_id))
+
+    def request_for(self, body: dict[str, Any]) -> OutgoingRequest:
+        """A request carrying a body built earlier (a campaign's outbox row holds its body)."""
         url, display_url = self.endpoint()
         return OutgoingRequest(
             url=url,
-            body=self.build_body(address, message, message_id),
+            body=body,
             headers={"Content-Type": "application/json", **self.headers()},
             display_url=display_url,
         )
