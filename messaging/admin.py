@@ -28,6 +28,8 @@ class BotAdmin(admin.ModelAdmin):
     list_filter = ["provider", "is_active"]
     search_fields = ["name"]
     readonly_fields = [
+        "alert",
+        "alert_at",
         "token_fingerprint",
         "webhook_secret_fingerprint",
         "created_at",
@@ -37,6 +39,7 @@ class BotAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "provider", "base_url", "is_active", "rate_limit"]}),
+        ("Platform alert", {"fields": ["alert", "alert_at"]}),
         ("Access token", {"fields": ["access_token", "token_fingerprint"]}),
         ("Webhook", {"fields": ["webhook_id", "webhook_secret", "webhook_secret_fingerprint"]}),
         ("Changes", {"fields": ["created_at", "created_by", "updated_at", "updated_by"]}),
@@ -153,3 +156,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# Registered in modules of their own, kept small; imported here so the admin finds them.
+from messaging import admin_campaigns  # noqa: E402, F401

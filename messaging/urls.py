@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from messaging.views import compose, history
+from messaging.views import campaigns, compose, history
 
 app_name = "messaging"
 
@@ -23,5 +23,7 @@ urlpatterns = [
     path("history/<str:message_id>/", history.history_detail, name="history-detail"),
     path("history/<str:message_id>/file/", history.history_file, name="history-file"),
     path("replies/", history.replies, name="replies"),
+    path("campaigns/<int:pk>/", campaigns.campaign_page, name="campaign"),
+    path("campaigns/<int:pk>/<str:action>/", campaigns.campaign_action, name="campaign-action"),
     path("change-log/", history.change_log, name="change-log"),
 ]

@@ -18,7 +18,15 @@ from django.contrib import admin
 from django.urls import reverse
 
 from messaging import files
-from messaging.models import Bot, MessageTemplate, OutboundMessage, Recipient, SecretChange
+from messaging.models import (
+    Bot,
+    Campaign,
+    MessageTemplate,
+    OutboundMessage,
+    Recipient,
+    RecipientList,
+    SecretChange,
+)
 from tests.compose_helpers import jpeg, post_data
 from tests.roles import ROLES, client_for, make_user
 
@@ -56,6 +64,10 @@ MANAGES_POST = ("403", "302", "403", "302", "403", "login")
 MANAGES_VIEWED_BY_SENDERS = ("200", "200", "403", "200", "403", "login")
 HISTORY_REDIRECT = ("403", "302", "302", "302", "403", "login")
 NOBODY = ("403", "403", "403", "403", "403", "login")
+SEES_CAMPAIGNS = ("200", "200", "200", "200", "403", "login")
+RUNS_CAMPAIGNS = ("302", "403", "403", "302", "403", "login")
+RUNS_CAMPAIGNS_POST_ONLY = ("405", "403", "403", "405", "403", "login")
+CREATES_CAMPAIGNS = ("200", "403", "403", "200", "403", "login")
 
 MATRIX: tuple[Row, ...] = (
     # The console's own pages (messaging/urls.py).
@@ -104,6 +116,16 @@ MATRIX: tuple[Row, ...] = (
     Row("history-file-own", "POST", f"{C}/history/{{own}}/file/", HISTORY_GET_ONLY),
     Row("replies", "GET", f"{C}/replies/", READS_HISTORY),
     Row("replies", "POST", f"{C}/replies/", HISTORY_GET_ONLY),
+    Row("campaign", "GET", f"{C}/campaigns/{{campaign}}/", SEES_CAMPAIGNS),
+    Row("campaign", "POST", f"{C}/campaigns/{{campaign}}/", HISTORY_GET_ONLY),
+    Row(
+        "campaign-action",
+        "POST",
+        f"{C}/campaigns/{{campaign}}/pause/",
+        RUNS_CAMPAIGNS,
+        goes_to=f"{C}/campaigns/{{campaign}}/",
+    ),
+    Row("campaign-action", "GET", f"{C}/campaigns/{{campaign}}/pause/", RUNS_CAMPAIGNS_POST_ONLY),
     Row("change-log", "GET", f"{C}/change-log/", AUDITS),
     Row("change-log", "POST", f"{C}/change-log/", AUDIT_GET_ONLY),
     # The admin.
@@ -224,6 +246,16 @@ MATRIX: tuple[Row, ...] = (
     Row(
         "message-delete", "POST", f"{A}/outboundmessage/{{own_pk}}/delete/", NOBODY, data="confirm"
     ),
+    # Campaigns are created as drafts in the admin and steered from their own page.
+    Row("campaign-changelist", "GET", f"{A}/campaign/", SEES_CAMPAIGNS),
+    Row("campaign-add", "GET", f"{A}/campaign/add/", CREATES_CAMPAIGNS),
+    Row("campaign-change", "GET", f"{A}/campaign/{{campaign}}/change/", SEES_CAMPAIGNS),
+    Row(
+        "campaign-delete",
+        "GET",
+        f"{A}/campaign/{{campaign}}/delete/",
+        ("403", "403", "403", "200", "403", "login"),
+    ),
     # Secret changes are read on the change log, not in the admin.
     Row(
         "secretchange-changelist",
@@ -246,6 +278,7 @@ class World:
     own: OutboundMessage
     others: OutboundMessage
     sha256: str
+    campaign: Campaign
     names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -258,6 +291,7 @@ class World:
             "own_pk": str(self.own.pk),
             "others": self.others.message_id,
             "sha256": self.sha256,
+            "campaign": str(self.campaign.pk),
         }
 
     def url(self, template: str) -> str:
@@ -316,6 +350,9 @@ def world(dlg_bot: Bot) -> World:
     owner = make_user("sender")
     someone = make_user("sender", username="erin")
     image = files.store(jpeg(64, 48))
+    template = MessageTemplate.objects.create(
+        name="Greeting", message_type="text", content={"text": "Hi"}
+    )
     return World(
         owner=owner,
         bot=dlg_bot,
@@ -323,12 +360,18 @@ def world(dlg_bot: Bot) -> World:
             name="spare", provider="dlg", base_url="https://api.dlg.example", access_token="t"
         ),
         recipient=Recipient.objects.create(name="Ayşe", kind="appCustomerId", value="70023"),
-        template=MessageTemplate.objects.create(
-            name="Greeting", message_type="text", content={"text": "Hi"}
-        ),
+        template=template,
         own=stored_message(dlg_bot, owner, image.sha256, "own.jpg"),
         others=stored_message(dlg_bot, someone, image.sha256, "others.jpg"),
         sha256=image.sha256,
+        campaign=Campaign.objects.create(
+            name="Notice",
+            bot=dlg_bot,
+            template=MessageTemplate.objects.create(
+                name="Notice", message_type="text", content={"text": "Notice"}
+            ),
+            recipient_list=RecipientList.objects.create(name="Everyone"),
+        ),
     )
 
 
@@ -382,6 +425,7 @@ def test_the_table_covers_every_admin_model_of_the_app() -> None:
         "recipient": "recipient",
         "messagetemplate": "template",
         "outboundmessage": "message",
+        "campaign": "campaign",
     }
 
     assert registered == set(model_labels)

@@ -61,6 +61,12 @@ class Bot(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save, and record who changed a secret (as fingerprints, never the value)."""
         before = getattr(self, "_stored_secrets", dict.fromkeys(SECRET_FIELDS, ""))
+        if self.pk is not None and before["access_token"] != self.access_token and self.alert:
+            # A new token is the fix the alert asked for; campaigns may be resumed.
+            self.alert, self.alert_at = "", None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "alert", "alert_at"}
         super().save(*args, **kwargs)
         after = {name: getattr(self, name) for name in SECRET_FIELDS}
         for name in SECRET_FIELDS:

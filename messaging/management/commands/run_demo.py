@@ -1,4 +1,4 @@
-"""Run the local demo: the platform sandbox and the console together; Ctrl-C stops both.
+"""Run the local demo: the platform sandbox, the console and a worker; Ctrl-C stops them all.
 
 Each runs as its own process (the sandbox must stay up while the console's autoreloader
 restarts), and whichever exits first takes the other down so nothing is left listening. If
@@ -24,7 +24,7 @@ from sandbox.defaults import DEMO_DLG_BOT_NAME
 
 
 class Command(BaseCommand):
-    help = "Start the sandbox and the console (127.0.0.1:8000) together."
+    help = "Start the sandbox, the console (127.0.0.1:8000) and a campaign worker together."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addrport", default="127.0.0.1:8000")
@@ -49,13 +49,15 @@ class Command(BaseCommand):
                 *webhook,
             ],
             "console": [*manage, "runserver", addrport],
+            # One worker for campaigns (django.tasks, queued in the database).
+            "worker": [*manage, "db_worker"],
         }
         parent = os.getppid()
         processes = {name: subprocess.Popen(command) for name, command in commands.items()}  # noqa: S603
         self.stdout.write(
             self.style.SUCCESS(
-                f"Console on http://{addrport}/admin/ , sandbox on {settings.SANDBOX_URL}. "
-                "Ctrl-C stops both."
+                f"Console on http://{addrport}/admin/ , sandbox on {settings.SANDBOX_URL}, "
+                "one campaign worker. Ctrl-C stops them all."
             )
         )
         signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
