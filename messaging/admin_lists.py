@@ -193,9 +193,9 @@ class RecipientListAdmin(admin.ModelAdmin):
                 status=409,
             )
         summary = (
-            f"Imported {applied.created + applied.updated + applied.added + applied.already:,} "
-            f"rows: {applied.created:,} recipients created, {applied.updated:,} updated, "
-            f"{applied.added:,} added to the list, {applied.already:,} already in it."
+            f"Imported {applied.rows:,} rows. Recipients created: {applied.created:,}; "
+            f"updated: {applied.updated:,}. Added to the list: {applied.added:,}; "
+            f"already in it: {applied.already:,}."
         )
         self.log_change(request, recipient_list, [{"changed": {"fields": ["members"]}}])
         self.message_user(request, summary, messages.SUCCESS)

@@ -344,6 +344,7 @@ def plan(
 
 @dataclass(frozen=True)
 class Applied:
+    rows: int
     created: int
     updated: int
     added: int
@@ -412,6 +413,7 @@ def apply(
         )
     counts = Counts.of(parsed.rows)
     return Applied(
+        rows=counts.rows,
         created=counts.create,
         updated=counts.update,
         added=len(joining),
