@@ -17,7 +17,7 @@ from django.db import transaction
 
 from messaging import roles
 from messaging.choices import MessageType, Provider
-from messaging.models import Bot, MessageTemplate, Recipient
+from messaging.models import Bot, Campaign, MessageTemplate, Recipient, RecipientList
 from sandbox import defaults
 
 TEMPLATES: list[dict[str, Any]] = [
@@ -109,6 +109,23 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"{len(TEMPLATES)} demo templates")
         self._users()
+        self._campaign()
+
+    def _campaign(self) -> None:
+        """A list of the demo's DLG customers and a draft campaign to try bulk sending."""
+        customers, _ = RecipientList.objects.get_or_create(
+            name="Demo customers", defaults={"description": "The demo's DLG customers."}
+        )
+        customers.members.add(*Recipient.objects.filter(kind="appCustomerId"))
+        Campaign.objects.get_or_create(
+            name="Card dispatched (demo)",
+            defaults={
+                "bot": Bot.objects.get(name=defaults.DEMO_DLG_BOT_NAME),
+                "template": MessageTemplate.objects.get(name="Card dispatched"),
+                "recipient_list": customers,
+            },
+        )
+        self.stdout.write("1 demo recipient list and a draft campaign")
 
     def _users(self) -> None:
         User = get_user_model()
