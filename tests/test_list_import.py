@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import DatabaseError
 from django.test import Client
-from django.urls import NoReverseMatch, clear_url_caches, reverse
+from django.urls import clear_url_caches, reverse
 
-import messaging.admin_lists  # noqa: F401 - registers the RecipientList admin
 from messaging import list_import
 from messaging.list_import import Action, ImportRefused, parse
 from messaging.models import Recipient, RecipientList, RecipientListMember
@@ -25,14 +26,26 @@ __all__ = ["auditor", "bot_admin", "sender"]  # fixtures used by name below
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def admin_urls() -> None:
-    """The admin's URLs, with the list admin's, even if the URLconf was loaded before it."""
-    try:
-        reverse("admin:messaging_recipientlist_import", args=[1])
-    except NoReverseMatch:
-        importlib.reload(importlib.import_module(django_settings.ROOT_URLCONF))
-        clear_url_caches()
+def _reload_urls() -> None:
+    importlib.reload(importlib.import_module(django_settings.ROOT_URLCONF))
+    clear_url_caches()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def list_admin() -> Iterator[None]:
+    """The list admin registered, with its URLs, for these tests only, unless admin.py
+    already imports it: other modules' tests see the admin exactly as the app builds it."""
+    wired = RecipientList in admin.site._registry
+    if not wired:
+        from messaging import admin_lists  # registers on first import
+
+        if RecipientList not in admin.site._registry:
+            admin.site.register(RecipientList, admin_lists.RecipientListAdmin)
+        _reload_urls()
+    yield
+    if not wired:
+        admin.site.unregister(RecipientList)
+        _reload_urls()
 
 
 @pytest.fixture(autouse=True)
@@ -381,3 +394,29 @@ def test_blank_lines_are_skipped_and_rows_keep_their_numbers() -> None:
     rows = parse(b"kind,id,name\n\ncustomer,1,A\n,,\ncustomer,2,B\n").rows
 
     assert [row.number for row in rows] == [3, 5]
+
+
+def test_a_big_list_links_to_its_members_instead_of_an_inline(
+    bot_admin: User, customers: RecipientList, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging import admin_lists  # registered by the list_admin fixture already
+
+    monkeypatch.setattr(admin_lists, "MAX_INLINE_MEMBERS", 1)
+    customers.members.add(
+        Recipient.objects.create(kind="appCustomerId", value="1", name="In one"),
+        Recipient.objects.create(kind="appCustomerId", value="2", name="In two"),
+    )
+    Recipient.objects.create(kind="appCustomerId", value="3", name="Not in")
+    client = client_for(bot_admin)
+
+    page = client.get(
+        reverse("admin:messaging_recipientlist_change", args=[customers.pk])
+    ).content.decode()
+    link = re.search(r'href="([^"]+)" data-testid="members-link"', page)
+    assert link
+    members = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+
+    assert "recipientlistmember_set-TOTAL_FORMS" not in page
+    assert "In one" in members
+    assert "In two" in members
+    assert "Not in" not in members
