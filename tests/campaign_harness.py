@@ -33,7 +33,8 @@ PYTHON = sys.executable
 # Fixed test secrets (the same as tests/settings.py): the children run with DEBUG off.
 SECRET_KEY = "tests-only-" + "k3y-" * 12
 ENCRYPTION_KEY = "3q2-76_Ae2Z0nFf1E3lRvdm-YpJAqQn3uQvJbJzVhqM="
-WRONG_TOKEN = "0" * 32  # noqa: S105 - a token no sandbox bot has
+#: A token no sandbox bot has.
+WRONG_TOKEN = "0" * 32
 
 T = TypeVar("T")
 
@@ -234,7 +235,7 @@ class Stack:
         for process in self.workers:
             if process.poll() is None:
                 process.terminate()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 3
         for process in self.workers:
             remaining = max(0.1, deadline - time.monotonic())
             try:
@@ -272,7 +273,7 @@ class Stack:
             "GROUP BY status",
             (campaign_id,),
         )
-        return {status: count for status, count in rows}
+        return dict(rows)
 
     def messages(self, campaign_id: int) -> list[dict[str, Any]]:
         """Every outbox row of the campaign: id, status, error, attempts and send time."""
