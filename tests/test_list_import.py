@@ -420,3 +420,18 @@ def test_a_big_list_links_to_its_members_instead_of_an_inline(
     assert "In one" in members
     assert "In two" in members
     assert "Not in" not in members
+
+
+def test_a_long_report_shows_the_errors_and_a_sample(
+    bot_admin: User, customers: RecipientList, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from messaging import admin_lists  # registered by the list_admin fixture already
+
+    monkeypatch.setattr(admin_lists, "MAX_REPORT_ROWS", 2)
+    text = "kind,id,name\n" + "".join(f"customer,{n},R{n}\n" for n in range(5)) + "fax,9,Z\n"
+
+    page = upload(client_for(bot_admin), customers, text).content.decode()
+
+    assert actions(page) == {2: Action.CREATE, 3: Action.CREATE, 7: Action.ERROR}
+    assert "… and 3 more rows, not shown" in page
+    assert 'data-count="rows">6<' in page
