@@ -140,6 +140,11 @@ COLUMNS = (
     "created_at",
     "sent_at",
     "updated_at",
+    # The outbox's bookkeeping: empty for sends that did not come from a campaign.
+    "campaign_id",
+    "next_attempt_at",
+    "lease_owner",
+    "lease_expires_at",
 )
 
 
@@ -326,6 +331,10 @@ class HistoryGenerator:
                 self._stamp(created),
                 self._stamp(sent_at),
                 self._stamp(updated),
+                None,
+                None,
+                "",
+                None,
             )
 
 
