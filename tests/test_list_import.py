@@ -3,18 +3,14 @@ reported before anything is saved, and the import is all or nothing."""
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import DatabaseError
 from django.test import Client
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 
 from messaging import list_import
 from messaging.list_import import Action, ImportRefused, parse
@@ -24,28 +20,6 @@ from tests.roles import auditor, bot_admin, client_for, sender
 __all__ = ["auditor", "bot_admin", "sender"]  # fixtures used by name below
 
 pytestmark = pytest.mark.django_db
-
-
-def _reload_urls() -> None:
-    importlib.reload(importlib.import_module(django_settings.ROOT_URLCONF))
-    clear_url_caches()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def list_admin() -> Iterator[None]:
-    """The list admin registered, with its URLs, for these tests only, unless admin.py
-    already imports it: other modules' tests see the admin exactly as the app builds it."""
-    wired = RecipientList in admin.site._registry
-    if not wired:
-        from messaging import admin_lists  # registers on first import
-
-        if RecipientList not in admin.site._registry:
-            admin.site.register(RecipientList, admin_lists.RecipientListAdmin)
-        _reload_urls()
-    yield
-    if not wired:
-        admin.site.unregister(RecipientList)
-        _reload_urls()
 
 
 @pytest.fixture(autouse=True)

@@ -256,6 +256,12 @@ MATRIX: tuple[Row, ...] = (
         f"{A}/campaign/{{campaign}}/delete/",
         ("403", "403", "403", "200", "403", "login"),
     ),
+    # Recipient lists: bot admins keep them; senders and auditors read them.
+    Row("recipientlist-changelist", "GET", f"{A}/recipientlist/", SEES_CAMPAIGNS),
+    Row("recipientlist-add", "GET", f"{A}/recipientlist/add/", MANAGES),
+    Row("recipientlist-change", "GET", f"{A}/recipientlist/{{list}}/change/", SEES_CAMPAIGNS),
+    Row("recipientlist-delete", "GET", f"{A}/recipientlist/{{list}}/delete/", MANAGES),
+    Row("recipientlist-import", "GET", f"{A}/recipientlist/{{list}}/import/", MANAGES),
     # Secret changes are read on the change log, not in the admin.
     Row(
         "secretchange-changelist",
@@ -292,6 +298,7 @@ class World:
             "others": self.others.message_id,
             "sha256": self.sha256,
             "campaign": str(self.campaign.pk),
+            "list": str(self.campaign.recipient_list_id),
         }
 
     def url(self, template: str) -> str:
@@ -426,6 +433,7 @@ def test_the_table_covers_every_admin_model_of_the_app() -> None:
         "messagetemplate": "template",
         "outboundmessage": "message",
         "campaign": "campaign",
+        "recipientlist": "recipientlist",
     }
 
     assert registered == set(model_labels)
