@@ -344,16 +344,22 @@ def running_stack(
         stack.stop()
 
 
-def slide_max(times: list[float], window: float = 1.0) -> int:
-    """The most events inside any half-open window of ``window`` seconds, wherever it starts."""
+def densest_window(times: list[float], window: float = 1.0) -> list[float]:
+    """The most events inside one window of ``window`` seconds, wherever it starts."""
     ordered = sorted(times)
-    most = 0
+    best = (0, 0)
     first = 0
     for last, moment in enumerate(ordered):
         while ordered[first] <= moment - window:
             first += 1
-        most = max(most, last - first + 1)
-    return most
+        if last - first + 1 > best[1] - best[0]:
+            best = (first, last + 1)
+    return ordered[best[0] : best[1]]
+
+
+def slide_max(times: list[float], window: float = 1.0) -> int:
+    """How many events the densest window of ``window`` seconds holds."""
+    return len(densest_window(times, window))
 
 
 # -- the Django side (child process) --------------------------------------------------------
