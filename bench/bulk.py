@@ -224,7 +224,9 @@ def run_case(
                 f"    raw requests client ({threads} threads): {outcome.raw_rate:,.0f} msg/s "
                 f"({seen:,} received, wall {wall:.1f} s)"
             )
+            # Clearing the records clears the faults too: put the latency back.
             sandbox.reset()
+            sandbox.set_faults(latency_ms=latency_ms)
 
         began = time.perf_counter()
         for _ in range(workers):
