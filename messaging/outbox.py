@@ -211,8 +211,8 @@ def run(campaign_id: int, *, budget_seconds: float = 20.0) -> str:
             slots = pacing.reserve(campaign.bot, len(batch))
             running: list[tuple[OutboundMessage, Future[services.Attempt]]] = []
             for record, slot in zip(batch, slots, strict=True):
-                if campaign.expires_at is not None and timezone.now() >= campaign.expires_at:
-                    break  # left queued: expire() below marks it, never sent late
+                if campaign.expires_at is not None and slot >= campaign.expires_at:
+                    break  # its slot is past the deadline: expire() marks it, never sent late
                 pacing.wait_for(slot - timedelta(milliseconds=5))
                 if not start_sending(record):
                     continue

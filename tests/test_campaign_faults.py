@@ -266,11 +266,6 @@ def test_expiry_marks_what_was_not_sent_expired(expired_campaign: dict[str, Any]
     assert set(seen.values()) == {1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.run checks the expiry before waiting for the send slot, so the message whose "
-    "slot falls after the expiry is still sent, up to one slot interval (1/rate) late",
-)
 def test_expiry_nothing_reaches_the_platform_after_the_expiry(
     expired_campaign: dict[str, Any],
 ) -> None:
