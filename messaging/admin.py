@@ -159,5 +159,4 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
 
 # Registered in modules of their own, kept small; imported here so the admin finds them.
-from messaging import admin_campaigns  # noqa: E402, F401
-from messaging import admin_lists  # noqa: E402, F401
+from messaging import admin_campaigns, admin_lists  # noqa: E402, F401
