@@ -13,7 +13,8 @@ import logging
 import random
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -146,8 +147,30 @@ def start_sending(record: OutboundMessage) -> bool:
     return bool(moved)
 
 
-def settle(campaign: Campaign, record: OutboundMessage, outcome: services.Attempt) -> None:
-    """Record an attempt's outcome, deciding between done, retry later, and pause."""
+#: What settling a message writes, in one guarded UPDATE.
+SETTLED_FIELDS = (
+    "http_status",
+    "response_body",
+    "platform_recipient_id",
+    "platform_message_id",
+    "error_code",
+    "error_message",
+    "latency_ms",
+    "sent_at",
+    "next_attempt_at",
+    "lease_owner",
+    "lease_expires_at",
+)
+
+
+def settle(
+    campaign: Campaign, record: OutboundMessage, outcome: services.Attempt, *, events: bool = True
+) -> None:
+    """Record an attempt's outcome, deciding between done, retry later, and pause.
+
+    One UPDATE guarded by the status the message was sent under, so a row another worker
+    already settled is never overwritten.
+    """
     error = outcome.error
     record.lease_owner, record.lease_expires_at = "", None
     services.apply_outcome(record, outcome)
@@ -158,15 +181,19 @@ def settle(campaign: Campaign, record: OutboundMessage, outcome: services.Attemp
     elif error is not None and not error.permanent and not error.outcome_unknown:
         if record.attempts < MAX_ATTEMPTS:
             record.status = Status.QUEUED
-            wait = backoff(record.attempts, error.retry_after)
-            record.next_attempt_at = timezone.now() + timedelta(seconds=wait)
+            wait_seconds = backoff(record.attempts, error.retry_after)
+            record.next_attempt_at = timezone.now() + timedelta(seconds=wait_seconds)
         else:
             record.status = Status.FAILED
             record.error_message = f"Gave up after {record.attempts} attempts: {error.message}"
     elif error is not None and error.outcome_unknown and campaign.resend_unknown:
         record.status = Status.QUEUED
-    services.save_outcome(record, also=("lease_owner", "lease_expires_at"))
-    if record.status == Status.ACCEPTED:
+    OutboundMessage.objects.filter(pk=record.pk, status=Status.SENDING).move(
+        record.status,
+        from_statuses=[Status.SENDING],
+        **{name: getattr(record, name) for name in SETTLED_FIELDS},
+    )
+    if record.status == Status.ACCEPTED and events:
         services.events.catch_up(record)
 
 
@@ -190,38 +217,116 @@ def _post(
 
 def run(campaign_id: int, *, budget_seconds: float = 20.0) -> str:
     """Work on one campaign for up to ``budget_seconds``; returns what should happen next:
-    ``"more"`` (call again now), ``"later"`` (retries are waiting), or ``"done"``."""
+    ``"more"`` (call again now), ``"later"`` (retries are waiting), or ``"done"``.
+
+    Messages flow through a fixed number of sending threads: a send slot is reserved only when
+    a thread is free (so a slot is never spent waiting for one, and posts cannot bunch up past
+    the rate limit), and each answer is recorded as soon as it arrives.
+    """
     campaign = Campaign.objects.select_related("bot").get(pk=campaign_id)
     if campaign.status != CampaignStatus.RUNNING:
         return "done"
     reap(campaign)
     expire(campaign)
-    owner = uuid.uuid4().hex
-    concurrency = max(1, settings.CAMPAIGN_CONCURRENCY)
-    client = services.client_for(campaign.bot)
-    deadline = time.monotonic() + budget_seconds
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="send") as pool:
-        while time.monotonic() < deadline:
-            campaign.refresh_from_db(fields=["status"])
-            if campaign.status != CampaignStatus.RUNNING:
-                break
-            batch = claim(campaign, owner, concurrency * 2)
-            if not batch:
-                break
-            slots = pacing.reserve(campaign.bot, len(batch))
-            running: list[tuple[OutboundMessage, Future[services.Attempt]]] = []
-            for record, slot in zip(batch, slots, strict=True):
-                if campaign.expires_at is not None and slot >= campaign.expires_at:
-                    break  # its slot is past the deadline: expire() marks it, never sent late
-                pacing.wait_for(slot - timedelta(milliseconds=5))
-                if not start_sending(record):
-                    continue
-                request = client.request_for(record.request_body)
-                running.append((record, pool.submit(_post, request, slot, client)))
-            for record, future in running:
-                settle(campaign, record, future.result())
-            expire(campaign)
+    with Sender(campaign, deadline=time.monotonic() + budget_seconds) as sender:
+        sender.work()
+    expire(campaign)
     return next_step(campaign)
+
+
+class Sender:
+    """One worker's pass over a campaign: claimed messages in, settled messages out."""
+
+    STATUS_CHECK_SECONDS = 0.5
+
+    def __init__(self, campaign: Campaign, *, deadline: float) -> None:
+        self.campaign = campaign
+        self.deadline = deadline
+        self.owner = uuid.uuid4().hex
+        self.concurrency = max(1, settings.CAMPAIGN_CONCURRENCY)
+        self.client = services.client_for(campaign.bot)
+        self.claimed: deque[OutboundMessage] = deque()
+        self.in_flight: dict[Future[services.Attempt], OutboundMessage] = {}
+        self.checked_at = time.monotonic()
+        self.stopping = False
+        # Events can only arrive early for a bot with a webhook; skip the look-up otherwise.
+        self.events = bool(campaign.bot.webhook_secret)
+
+    def __enter__(self) -> Sender:
+        self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self._drain()
+        finally:
+            self.pool.shutdown(wait=True)
+            self._release(self.claimed)
+
+    def work(self) -> None:
+        while not self._should_stop():
+            free = self.concurrency - len(self.in_flight)
+            if free == 0:
+                self._settle(timeout=None)
+                continue
+            if not self.claimed:
+                self.claimed.extend(claim(self.campaign, self.owner, self.concurrency * 2))
+                if not self.claimed:
+                    if not self.in_flight:
+                        return
+                    self._settle(timeout=None)
+                    continue
+            take = [self.claimed.popleft() for _ in range(min(free, len(self.claimed)))]
+            slots = pacing.reserve(self.campaign.bot, len(take))
+            for index, (record, slot) in enumerate(zip(take, slots, strict=True)):
+                if not self._dispatch(record, slot):
+                    self.claimed.extendleft(reversed(take[index:]))
+                    self.stopping = True
+                    break
+
+    def _should_stop(self) -> bool:
+        if self.stopping or time.monotonic() >= self.deadline:
+            return True
+        if time.monotonic() - self.checked_at >= self.STATUS_CHECK_SECONDS:
+            self.checked_at = time.monotonic()
+            self.campaign.refresh_from_db(fields=["status"])
+            self.stopping = self.campaign.status != CampaignStatus.RUNNING
+        return self.stopping
+
+    def _dispatch(self, record: OutboundMessage, slot: datetime) -> bool:
+        """Send at the slot; False (nothing sent) if the slot is past the campaign's expiry."""
+        expires_at = self.campaign.expires_at
+        if expires_at is not None and slot >= expires_at:
+            return False  # expire() marks it: never sent late
+        # Record answers while waiting for the slot, so none waits on the pacing.
+        while (delay := (slot - timezone.now()).total_seconds() - 0.005) > 0:
+            self._settle(timeout=delay)
+        if start_sending(record):
+            request = self.client.request_for(record.request_body)
+            self.in_flight[self.pool.submit(_post, request, slot, self.client)] = record
+        return True
+
+    def _settle(self, timeout: float | None) -> None:
+        if not self.in_flight:
+            if timeout:
+                time.sleep(timeout)
+            return
+        finished, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in finished:
+            settle(self.campaign, self.in_flight.pop(future), future.result(), events=self.events)
+
+    def _drain(self) -> None:
+        while self.in_flight:
+            self._settle(timeout=None)
+
+    @staticmethod
+    def _release(records: deque[OutboundMessage]) -> None:
+        """Hand back claimed messages that were never started, for any worker to take now."""
+        ids = [record.pk for record in records]
+        if ids:
+            OutboundMessage.objects.filter(id__in=ids, status=Status.QUEUED).update(
+                lease_owner="", lease_expires_at=None
+            )
 
 
 def next_step(campaign: Campaign) -> str:

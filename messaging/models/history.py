@@ -164,9 +164,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["message_type", "-created_at"], name="outbound_type_created"),
             models.Index(fields=["sender", "-created_at"], name="outbound_sender_created"),
             models.Index(fields=["recipient_value"], name="outbound_recipient_value"),
-            models.Index(
-                fields=["campaign", "status", "next_attempt_at"], name="outbound_campaign_due"
-            ),
+            # The outbox's claim: a campaign's queued messages in order.
+            models.Index(fields=["campaign", "status", "id"], name="outbound_campaign_queue"),
         ]
 
     def __str__(self) -> str:
