@@ -132,7 +132,10 @@ def start_sending(record: OutboundMessage) -> bool:
     """Mark the message as leaving now; False if the claim was lost meanwhile."""
     now = timezone.now()
     moved = OutboundMessage.objects.filter(
-        pk=record.pk, status=Status.QUEUED, lease_owner=record.lease_owner
+        pk=record.pk,
+        status=Status.QUEUED,
+        lease_owner=record.lease_owner,
+        campaign__status=CampaignStatus.RUNNING,  # a pause stops every worker at once
     ).move(
         Status.SENDING,
         from_statuses=[Status.QUEUED],
@@ -165,19 +168,21 @@ SETTLED_FIELDS = (
 
 def settle(
     campaign: Campaign, record: OutboundMessage, outcome: services.Attempt, *, events: bool = True
-) -> None:
-    """Record an attempt's outcome, deciding between done, retry later, and pause.
+) -> str:
+    """Record an attempt's outcome, deciding between done and retry later; returns a reason to
+    pause the campaign (the platform refused the bot itself), or "".
 
     One UPDATE guarded by the status the message was sent under, so a row another worker
     already settled is never overwritten.
     """
+    pause_reason = ""
     error = outcome.error
     record.lease_owner, record.lease_expires_at = "", None
     services.apply_outcome(record, outcome)
     if error is not None and error.code in BOT_ERRORS:
         # The bot, not the message, is at fault: keep the message queued and stop the campaign.
         record.status = Status.QUEUED
-        pause(campaign, error.message, flag_bot=True)
+        pause_reason = error.message
     elif error is not None and not error.permanent and not error.outcome_unknown:
         if record.attempts < MAX_ATTEMPTS:
             record.status = Status.QUEUED
@@ -195,6 +200,7 @@ def settle(
     )
     if record.status == Status.ACCEPTED and events:
         services.events.catch_up(record)
+    return pause_reason
 
 
 def pause(campaign: Campaign, reason: str, *, flag_bot: bool = False) -> None:
@@ -251,6 +257,7 @@ class Sender:
         self.stopping = False
         # Events can only arrive early for a bot with a webhook; skip the look-up otherwise.
         self.events = bool(campaign.bot.webhook_secret)
+        self.pause_reason = ""
 
     def __enter__(self) -> Sender:
         self.pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
@@ -262,6 +269,9 @@ class Sender:
         finally:
             self.pool.shutdown(wait=True)
             self._release(self.claimed)
+        if self.pause_reason:
+            # Paused once nothing of this worker's is in flight any more.
+            pause(self.campaign, self.pause_reason, flag_bot=True)
 
     def work(self) -> None:
         while not self._should_stop():
@@ -294,16 +304,18 @@ class Sender:
         return self.stopping
 
     def _dispatch(self, record: OutboundMessage, slot: datetime) -> bool:
-        """Send at the slot; False (nothing sent) if the slot is past the campaign's expiry."""
+        """Send at the slot; False (nothing sent) when this worker should stop: the slot is past
+        the campaign's expiry, or the campaign is no longer running."""
         expires_at = self.campaign.expires_at
         if expires_at is not None and slot >= expires_at:
             return False  # expire() marks it: never sent late
         # Record answers while waiting for the slot, so none waits on the pacing.
         while (delay := (slot - timezone.now()).total_seconds() - 0.005) > 0:
             self._settle(timeout=delay)
-        if start_sending(record):
-            request = self.client.request_for(record.request_body)
-            self.in_flight[self.pool.submit(_post, request, slot, self.client)] = record
+        if not start_sending(record):
+            return False  # paused, cancelled or taken over: stop, and hand back what is left
+        request = self.client.request_for(record.request_body)
+        self.in_flight[self.pool.submit(_post, request, slot, self.client)] = record
         return True
 
     def _settle(self, timeout: float | None) -> None:
@@ -313,7 +325,11 @@ class Sender:
             return
         finished, _ = wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
         for future in finished:
-            settle(self.campaign, self.in_flight.pop(future), future.result(), events=self.events)
+            reason = settle(
+                self.campaign, self.in_flight.pop(future), future.result(), events=self.events
+            )
+            if reason:
+                self.pause_reason, self.stopping = reason, True
 
     def _drain(self) -> None:
         while self.in_flight:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -289,6 +290,16 @@ def test_a_refused_bot_pauses_the_campaign_and_fails_no_message(
     start_workers(stack)
 
     state = stack.wait_until_status(campaign_id, ("paused",), FINISH_TIMEOUT)
+    # Another worker may still be finishing what it had in flight: wait until all are quiet.
+    settled = time.monotonic() + 15
+    quiet = 0
+    while quiet < 3:
+        assert time.monotonic() < settled, "messages stayed in flight after the pause"
+        busy = any(
+            row["status"] == "sending" or row["lease_owner"] for row in stack.messages(campaign_id)
+        )
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.3)
 
     reason = (
         "DLG did not recognise this bot's access token. A bot admin must update the token "
