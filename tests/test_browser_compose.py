@@ -122,10 +122,12 @@ def test_recipient_search_picks_a_directory_entry_and_fills_its_placeholders(
     options = page.get_by_role("listbox").get_by_role("option")
     expect(options).to_have_count(1)
     expect(options).to_contain_text("Ayşe Yılmaz")
+    # Let the typed search and the debounced preview finish before the list is replaced.
+    page.wait_for_load_state("networkidle")
     with swapped(page, "pick"):
         options.first.click()
     expect(page.get_by_test_id("recipient-chip")).to_have_text(
-        "Ayşe Yılmaz · DLG customer id 70023"
+        "Ayşe Yılmaz · DLG customer id 70023", timeout=10_000
     )
     page.get_by_label("Text", exact=True).fill("Merhaba {{ first_name }}, your card is ready.")
 
