@@ -28,10 +28,10 @@ def reserve(bot: Bot, count: int) -> list[datetime]:
     """The next ``count`` send slots for this bot, reserved for the caller."""
     step = timedelta(seconds=interval(bot))
     now = timezone.now()
+    # Made outside the lock: get_or_create survives two workers creating the row at once.
+    BotPace.objects.get_or_create(bot=bot, defaults={"next_slot_at": now})
     with transaction.atomic():
-        pace = BotPace.objects.select_for_update().filter(bot=bot).first()
-        if pace is None:
-            pace = BotPace.objects.create(bot=bot, next_slot_at=now)
+        pace = BotPace.objects.select_for_update().get(bot=bot)
         start = max(now, pace.next_slot_at)
         pace.next_slot_at = start + step * count
         pace.save(update_fields=["next_slot_at"])
