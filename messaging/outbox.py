@@ -151,19 +151,7 @@ def start_sending(record: OutboundMessage) -> bool:
 
 
 #: What settling a message writes, in one guarded UPDATE.
-SETTLED_FIELDS = (
-    "http_status",
-    "response_body",
-    "platform_recipient_id",
-    "platform_message_id",
-    "error_code",
-    "error_message",
-    "latency_ms",
-    "sent_at",
-    "next_attempt_at",
-    "lease_owner",
-    "lease_expires_at",
-)
+SETTLED_FIELDS = (*services.ANSWER_FIELDS, "lease_owner", "lease_expires_at")
 
 
 def settle(

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from messaging import events
 from messaging.choices import Status
+from messaging.lifecycle import OUTCOME_FIELDS
 from messaging.models import (
     Bot,
     MessageTemplate,
@@ -225,20 +226,10 @@ def record_outcome(record: OutboundMessage, outcome: Attempt) -> None:
         )
 
 
-def save_outcome(record: OutboundMessage, also: tuple[str, ...] = ()) -> None:
-    record.save(
-        update_fields=[
-            *also,
-            "status",
-            "http_status",
-            "response_body",
-            "platform_recipient_id",
-            "platform_message_id",
-            "error_code",
-            "error_message",
-            "latency_ms",
-            "sent_at",
-            "next_attempt_at",
-            "updated_at",
-        ]
-    )
+#: What recording an answer writes: the platform's outcome (attempts are counted when a
+#: request leaves, not when it is answered) and when to try again.
+ANSWER_FIELDS = (*(name for name in OUTCOME_FIELDS if name != "attempts"), "next_attempt_at")
+
+
+def save_outcome(record: OutboundMessage) -> None:
+    record.save(update_fields=["status", *ANSWER_FIELDS, "updated_at"])
